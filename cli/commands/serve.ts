@@ -1,0 +1,57 @@
+import { createServer } from 'node:http';
+import { ServeOptions } from '../../schemas/cli.js';
+import { UsageError } from '../../schemas/errors.js';
+import type { Config } from '../../schemas/config.js';
+import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
+import { createLogger } from '../../streams/log.js';
+import { probeRedis } from '../../streams/redis.js';
+import { parseArgv } from '../args.js';
+import { parseOptions } from '../errors.js';
+
+export const serveHelp = `Usage: colony serve [--stages crawler,transfer,aggregator] [--port N]
+
+Runs the chosen stages (all by default) until SIGTERM or SIGINT. Run each stage as many
+processes on as many machines as you like: every process is its own consumer in the stage's
+consumer group, and work held by a process that dies is claimed by the others.
+
+Options:
+  --stages <list>   comma-separated subset of: ${STAGE_NAMES.join(', ')}
+  --port <n>        serve GET /healthz on this port (127.0.0.1 unless COLONY_HOST is set)
+  -h, --help        this help
+
+On SIGTERM the process stops taking work, finishes or hands back what it holds, and exits.`;
+
+export async function serveCommand(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parseArgv(args, { stages: { type: 'string' }, port: { type: 'string' } }, 'serve');
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony serve --help)`);
+  const opts = parseOptions(ServeOptions, {
+    stages: (values.stages ?? STAGE_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+    port: values.port,
+  });
+  await probeRedis(config.redisUrl);
+  const logger = createLogger((process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info', 'colony');
+  const host = await startStages({ config, stages: opts.stages, logger });
+  logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
+
+  const http = opts.port
+    ? createServer(async (req, res) => {
+        if (req.url === '/healthz') {
+          const ok = await host.redis.ping().then(() => true, () => false);
+          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok, redis: ok, consumer: host.consumer, stages: opts.stages }));
+          return;
+        }
+        res.writeHead(404).end();
+      }).listen(opts.port, process.env.COLONY_HOST ?? '127.0.0.1')
+    : undefined;
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  logger.info('stopping: finishing or handing back held work');
+  http?.close();
+  await host.stop();
+  logger.info('stopped');
+  return 0;
+}

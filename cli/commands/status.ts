@@ -1,0 +1,77 @@
+import { StatusOptions } from '../../schemas/cli.js';
+import type { Config } from '../../schemas/config.js';
+import { STAGE_NAMES, STAGE_STREAMS } from '../../consumers/stages.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Keys } from '../../streams/keys.js';
+import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { parseArgv } from '../args.js';
+import { parseOptions } from '../errors.js';
+import { formatBytes } from '../report.js';
+
+export const statusHelp = `Usage: colony status [classId] [--json]
+
+Shows every class with its progress, and for each stage's consumer group on each stream shard:
+its consumers, entries pending (delivered, not yet acked) and lag (not yet delivered).`;
+
+type GroupStatus = { stage: string; stream: string; group: string; consumers: string[]; pending: number; lag: number | null };
+
+export async function statusCommand(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parseArgv(args, { json: { type: 'boolean' } }, 'status');
+  const opts = parseOptions(StatusOptions, { classId: positionals[0], json: values.json ?? false });
+  await probeRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, 'colony-status');
+  try {
+    const keys = new Keys(config.prefix, config.shards);
+    const store = new ClassStore(redis, keys);
+    const ids = opts.classId ? [opts.classId] : await store.list(1000);
+    const classes = (await Promise.all(ids.map((id) => store.get(id)))).filter((c) => c !== undefined);
+    const groups: GroupStatus[] = [];
+    for (const stage of STAGE_NAMES) {
+      const { stream, group } = STAGE_STREAMS[stage];
+      for (const key of keys.allShards(stream)) {
+        const info = (await redis.call('XINFO', 'GROUPS', key).catch(() => [])) as unknown[][];
+        for (const row of info) {
+          const g = toRecord(row);
+          if (g.name !== group) continue;
+          const consumers = (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[][];
+          groups.push({
+            stage, stream: key, group,
+            consumers: consumers.map((c) => `${toRecord(c).name} (${toRecord(c).pending} pending)`),
+            pending: Number(g.pending), lag: g.lag === null || g.lag === undefined ? null : Number(g.lag),
+          });
+        }
+      }
+    }
+    const dead = await Promise.all(keys.allShards('dead').map((k) => redis.xlen(k)));
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ classes, groups, dead: dead.reduce((a, b) => a + b, 0) }, null, 2) + '\n');
+      return opts.classId && classes.length === 0 ? 1 : 0;
+    }
+    if (opts.classId && classes.length === 0) {
+      process.stderr.write(`no class ${opts.classId} under prefix ${config.prefix}\n`);
+      return 1;
+    }
+    const out: string[] = [`classes (${classes.length}):`];
+    for (const c of classes) {
+      out.push(
+        `  ${c.status.padEnd(11)} ${c.classId}  ${c.done}/${c.total} files (${c.copied} copied, ${c.skipped} skipped, ${c.failed} failed) ${formatBytes(c.bytes)}`,
+      );
+    }
+    out.push('groups:');
+    for (const g of groups) {
+      out.push(`  ${g.stage.padEnd(10)} ${g.stream}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`);
+      for (const c of g.consumers) out.push(`      ${c}`);
+    }
+    out.push(`dead letters: ${dead.reduce((a, b) => a + b, 0)}`);
+    process.stdout.write(out.join('\n') + '\n');
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function toRecord(row: unknown[]): Record<string, unknown> {
+  const r: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) r[String(row[i])] = row[i + 1];
+  return r;
+}

@@ -1,0 +1,103 @@
+import { ClassState, isFinished } from '../../schemas/class-state.js';
+import { TransferOptions } from '../../schemas/cli.js';
+import type { Config } from '../../schemas/config.js';
+import { classIdFor, requestClass } from '../../consumers/ingest.js';
+import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
+import { createLogger } from '../../streams/log.js';
+import { probeRedis } from '../../streams/redis.js';
+import { parseArgv } from '../args.js';
+import { parseOptions } from '../errors.js';
+import { Progress } from '../progress.js';
+import { classReport, formatSummary, type ClassReport } from '../report.js';
+
+export const transferHelp = `Usage: colony transfer <manifestUrl>... --dest <url> [options]
+
+Copies every file of each class (an HLS master or media playlist and everything it names) to the
+destination, verifies each copy, and runs every stage in this process until each class is
+transferred or failed. Progress goes to stderr. Running the same command again resumes
+unfinished classes and reports finished ones as they stand.
+
+Options:
+  --dest <url>          file:///abs/dir or s3://bucket/prefix (or COLONY_DEST)
+  --json                print one JSON report on stdout
+  --source-base <path>  leading path of the source URLs to drop from destination keys
+  --concurrency <n>     copies in flight (COLONY_CONCURRENCY, default 64)
+  --quiet               no progress line
+  --verbose             stage logs on stderr
+  -h, --help            this help
+
+Exit status: 0 when every class was transferred completely, 1 when a class failed, 2 on bad
+input or configuration, 130 when interrupted.`;
+
+/** Resolves the options of `colony transfer` against the environment's configuration. */
+export function transferOptions(args: string[], config: Config): TransferOptions {
+  const { values, positionals } = parseArgv(
+    args,
+    {
+      dest: { type: 'string' },
+      json: { type: 'boolean' },
+      'source-base': { type: 'string' },
+      concurrency: { type: 'string' },
+      quiet: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+    'transfer',
+  );
+  return parseOptions(TransferOptions, {
+    manifests: positionals,
+    dest: values.dest ?? config.dest ?? '',
+    json: values.json ?? false,
+    sourceBase: values['source-base'],
+    concurrency: values.concurrency,
+    quiet: values.quiet ?? false,
+    verbose: values.verbose ?? false,
+  });
+}
+
+export async function transferCommand(args: string[], baseConfig: Config): Promise<number> {
+  const opts = transferOptions(args, baseConfig);
+  const config: Config = { ...baseConfig, concurrency: opts.concurrency ?? baseConfig.concurrency, dest: opts.dest };
+  await probeRedis(config.redisUrl);
+  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
+  const host = await startStages({ config, stages: STAGE_NAMES, logger });
+  const { classes, publisher } = host.deps;
+
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const progress = new Progress(process.stderr, !opts.quiet);
+  try {
+    const ids: string[] = [];
+    for (const manifestUrl of opts.manifests) {
+      const classId = classIdFor(manifestUrl, opts.dest);
+      if (!ids.includes(classId)) ids.push(classId);
+      await requestClass(classes, publisher, { classId, manifestUrl, dest: opts.dest, sourceBase: opts.sourceBase });
+    }
+    let states: (ClassState | undefined)[] = [];
+    for (;;) {
+      states = await Promise.all(ids.map((id) => classes.get(id)));
+      progress.update(states);
+      if (states.every((s) => s && isFinished(s)) || interrupted) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    progress.end();
+    if (interrupted) {
+      process.stderr.write('interrupted: unfinished work is handed back; run the same command again to resume\n');
+      return 130;
+    }
+    const reports: ClassReport[] = [];
+    for (const s of states as ClassState[]) reports.push(classReport(s, s.failed ? await classes.failures(s.classId) : []));
+    process.stderr.write(formatSummary(reports) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify({ classes: reports }, null, 2) + '\n');
+    return reports.every((r) => r.status === 'transferred' && r.copied + r.skipped === r.files) ? 0 : 1;
+  } finally {
+    progress.end();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await host.stop();
+  }
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { UsageError } from '../schemas/errors.js';
+
+/** Parses CLI options with a schema; the first problem becomes a one-line UsageError. */
+export function parseOptions<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.length ? `${optionName(issue.path)}: ` : '';
+  throw new UsageError(`${where}${issue.message}`);
+}
+
+function optionName(path: PropertyKey[]): string {
+  const first = String(path[0]);
+  if (first === 'manifests') return 'manifest URL';
+  return `--${first.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}

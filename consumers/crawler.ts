@@ -1,0 +1,125 @@
+import type { ClassRequested, FileJob, FileResult } from '../schemas/events.js';
+import { SCHEMA_VERSION } from '../schemas/events.js';
+import { ColonyError, describeError } from '../schemas/errors.js';
+import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
+import { childTraceparent } from '../streams/trace.js';
+import { walkClass, type FetchText } from './hls-walk.js';
+import { redactQuery, sourceKey } from './source-key.js';
+import type { StageDeps } from './stage-deps.js';
+
+export const CRAWLER_GROUP = 'crawler';
+
+export type CrawlerOptions = {
+  fetchText: FetchText;
+  /** Fetch attempts per playlist for transient errors before the class is handed back. */
+  attempts?: number;
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The crawler stage: turns a requested class into one job per file. The file count is fixed
+ * before any job is published and the class is marked crawled only after the last one is, so a
+ * crawler killed half way leaves its class entry pending, and the re-crawl that follows gives
+ * every file the same ordinal: duplicates of jobs are absorbed downstream.
+ */
+export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
+  const attempts = o.attempts ?? 3;
+  const fetchText: FetchText = async (url) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await o.fetchText(url);
+      } catch (err) {
+        const retryable = err instanceof ColonyError ? err.retryable : true;
+        if (!retryable || attempt >= attempts) throw err;
+        await sleep(Math.random() * Math.min(5000, 250 * 2 ** attempt));
+      }
+    }
+  };
+
+  async function crawl(entry: ClassRequested): Promise<void> {
+    const { classes, publisher, logger, config } = deps;
+    let state = await classes.get(entry.classId);
+    if (!state) {
+      // An entry published straight onto the stream: give the class its state first.
+      await classes.request({
+        classId: entry.classId, manifestUrl: entry.manifestUrl, dest: entry.dest ?? config.dest ?? '',
+        sourceBase: entry.sourceBase, eventId: entry.eventId, traceparent: entry.traceparent ?? '',
+        version: entry.version === undefined ? undefined : String(entry.version), title: entry.title,
+      });
+      state = await classes.get(entry.classId);
+    }
+    if (!state || state.crawled) return;
+    if (!state.dest) {
+      await failClass(entry, 'no destination: the request named none and COLONY_DEST is not set');
+      return;
+    }
+    const started = Date.now();
+    let files;
+    try {
+      files = (
+        await walkClass(entry.manifestUrl, {
+          fetchText,
+          allowedOrigins: config.allowedOrigins,
+          sourceBase: state.sourceBase || undefined,
+        })
+      ).files;
+    } catch (err) {
+      if (err instanceof ColonyError && err.retryable) throw err;
+      await failClass(entry, `crawl failed: ${describeError(err)}`);
+      return;
+    }
+    const total = await classes.registerCrawl(entry.classId, files.length);
+    const traceparent = childTraceparent(entry.traceparent);
+    const jobs: FileJob[] = files.slice(0, total).map((f, ordinal) => ({
+      type: 'file-job', v: SCHEMA_VERSION, traceparent, classId: entry.classId, ordinal, url: f.url, key: f.key,
+    }));
+    await publisher.publish('jobs', jobs);
+    if (total > files.length) {
+      // The manifest lists fewer files than the first crawl did: the missing ones fail, by name
+      // where we still know it, so the class ends instead of waiting forever.
+      const missing: FileResult[] = [];
+      for (let ordinal = files.length; ordinal < total; ordinal++) {
+        missing.push(failedResult(entry, ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'));
+      }
+      await publisher.publish('results', missing);
+    }
+    await classes.markCrawled(entry.classId);
+    logger.info(`crawled ${entry.classId}: ${files.length} files in ${Date.now() - started} ms`);
+  }
+
+  /** A class that cannot be crawled fails as one failed file: its manifest, with the reason. */
+  async function failClass(entry: ClassRequested, reason: string): Promise<void> {
+    deps.logger.warn(`class ${entry.classId} failed: ${reason}`);
+    const total = await deps.classes.registerCrawl(entry.classId, 1);
+    let manifestKey: string;
+    try {
+      manifestKey = sourceKey(entry.manifestUrl, entry.sourceBase);
+    } catch {
+      manifestKey = redactQuery(entry.manifestUrl);
+    }
+    const results = Array.from({ length: total }, (_, ordinal) =>
+      failedResult(entry, ordinal, ordinal === 0 ? manifestKey : `#${ordinal}`, reason),
+    );
+    await deps.publisher.publish('results', results);
+    await deps.classes.markCrawled(entry.classId);
+  }
+
+  return {
+    async handle(batch: Delivery<ClassRequested>[]): Promise<BatchVerdict> {
+      await Promise.all(batch.map((d) => crawl(d.event)));
+    },
+    /** A class whose crawl kept failing fails with the reason instead of vanishing. */
+    async beforeDeadLetter(d: Delivery<ClassRequested>, reason: string): Promise<void> {
+      await failClass(d.event, `crawl did not finish: ${reason}`);
+    },
+  };
+}
+
+function failedResult(entry: ClassRequested, ordinal: number, key: string, reason: string): FileResult {
+  return {
+    type: 'file-result', v: SCHEMA_VERSION,
+    ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
+    classId: entry.classId, ordinal, key: key || 'manifest', attempts: 1, status: 'failed', reason, code: 'E_CRAWL',
+  };
+}

@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../schemas/config.js';
+import type { StreamName } from '../schemas/events.js';
+import { ClassStore } from '../streams/class-store.js';
+import { GroupRunner, type GroupRunnerOptions } from '../streams/group-runner.js';
+import { Keys } from '../streams/keys.js';
+import { Liveness, consumerName } from '../streams/liveness.js';
+import type { Logger } from '../streams/log.js';
+import { Publisher } from '../streams/publisher.js';
+import { connectBlocking, connectRedis, type ColonyRedis } from '../streams/redis.js';
+import { AGGREGATOR_GROUP, aggregatorHandler } from './aggregator.js';
+import { CRAWLER_GROUP, crawlerHandler } from './crawler.js';
+import type { FetchText } from './hls-walk.js';
+import type { StageDeps } from './stage-deps.js';
+import { TRANSFER_GROUP, transferHandler } from './transfer.js';
+import { LocalRuntime, type TransferRuntime } from './transfer-runtime.js';
+import { HttpSource } from '../lambda/sources/http-source.js';
+
+export const STAGE_NAMES = ['crawler', 'transfer', 'aggregator'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Which group reads which stream: the map `status` and `replay` use too. */
+export const STAGE_STREAMS: Record<StageName, { stream: StreamName; group: string }> = {
+  crawler: { stream: 'classes', group: CRAWLER_GROUP },
+  transfer: { stream: 'jobs', group: TRANSFER_GROUP },
+  aggregator: { stream: 'results', group: AGGREGATOR_GROUP },
+};
+
+export type StageHostOptions = {
+  config: Config;
+  stages: readonly StageName[];
+  logger: Logger;
+  /** Replaces the local runtime (a Lambda runtime, or a no-op copier in benchmarks). */
+  runtime?: TransferRuntime;
+  fetchText?: FetchText;
+  /** How long a consumer's liveness key lives without a heartbeat. */
+  livenessTtlMs?: number;
+  /** Results read per aggregator batch; larger batches mean fewer script calls. */
+  aggregatorBatchSize?: number;
+};
+
+export type StageHost = {
+  redis: ColonyRedis;
+  deps: StageDeps;
+  consumer: string;
+  /** Stops taking work, finishes or hands back what is held, and closes connections. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Runs any subset of the stages in this process: one consumer per stage and stream shard, each
+ * with its own blocking connection, all sharing one command connection and one liveness key.
+ */
+export async function startStages(o: StageHostOptions): Promise<StageHost> {
+  const { config, logger } = o;
+  const redis = await connectRedis(config.redisUrl, 'colony');
+  const keys = new Keys(config.prefix, config.shards);
+  const consumer = consumerName(o.stages.length === STAGE_NAMES.length ? 'all' : o.stages.join('+'));
+  const liveness = new Liveness(redis, keys, consumer, o.livenessTtlMs ?? Math.min(10_000, config.visibilityTimeoutMs));
+  await liveness.start();
+  const deps: StageDeps = {
+    config, keys, logger, liveness, publisher: new Publisher(redis, keys), classes: new ClassStore(redis, keys),
+  };
+  const readers: Redis[] = [];
+  const runners: GroupRunner<StreamName>[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  const base = {
+    redis, keys, liveness, logger,
+    blockMs: config.blockMs,
+    visibilityTimeoutMs: config.visibilityTimeoutMs,
+    maxDeliveries: config.maxDeliveries,
+  };
+  const add = async <S extends StreamName>(
+    stream: S,
+    group: string,
+    extra: Pick<GroupRunnerOptions<S>, 'handle' | 'batchSize'> & Partial<GroupRunnerOptions<S>>,
+  ) => {
+    for (let shard = 0; shard < keys.shardCount(stream); shard++) {
+      const reader = await connectBlocking(config.redisUrl, `colony-${group}-${shard}`);
+      readers.push(reader);
+      const runner = new GroupRunner<S>({ ...base, reader, stream, shard, group, ...extra });
+      await runner.start();
+      runners.push(runner as unknown as GroupRunner<StreamName>);
+    }
+  };
+
+  if (o.stages.includes('crawler')) {
+    const source = new HttpSource({ timeoutMs: config.copyTimeoutMs, allowedOrigins: config.allowedOrigins });
+    closers.push(() => source.close());
+    const fetchText: FetchText =
+      o.fetchText ?? ((url) => source.fetchText(url, { maxBytes: config.maxPlaylistBytes, timeoutMs: config.copyTimeoutMs }));
+    const h = crawlerHandler(deps, { fetchText });
+    await add('classes', CRAWLER_GROUP, { handle: h.handle, beforeDeadLetter: h.beforeDeadLetter, batchSize: 4, maxInFlight: 2 });
+  }
+  if (o.stages.includes('transfer')) {
+    const runtime = o.runtime ?? new LocalRuntime(config);
+    closers.push(() => runtime.close());
+    const h = transferHandler(deps, runtime);
+    await add('jobs', TRANSFER_GROUP, {
+      handle: h.handle,
+      beforeDeadLetter: h.beforeDeadLetter,
+      batchSize: config.batchSize,
+      // Enough batches in flight to keep every copy slot busy while a batch drains.
+      maxInFlight: Math.ceil(config.concurrency / config.batchSize) + 1,
+    });
+  }
+  if (o.stages.includes('aggregator')) {
+    const h = aggregatorHandler(deps);
+    await add('results', AGGREGATOR_GROUP, { handle: h.handle, batchSize: o.aggregatorBatchSize ?? 1000, maxInFlight: 1 });
+  }
+
+  return {
+    redis, deps, consumer,
+    async stop() {
+      await Promise.all(runners.map((r) => r.stop()));
+      await liveness.stop();
+      for (const close of closers) await close().catch(() => {});
+      for (const reader of readers) reader.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

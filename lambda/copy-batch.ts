@@ -1,0 +1,15 @@
+import type { FileJob, FileResult } from '../schemas/events.js';
+import { copyFile, type CopyOptions } from './copy-file.js';
+import type { Limiter } from './limiter.js';
+
+/**
+ * Copies a batch of files with bounded concurrency and reports one result per job, in job order.
+ * The same code runs in the local runtime and in the Lambda handler.
+ */
+export async function copyBatch(
+  jobs: readonly FileJob[],
+  options: CopyOptions,
+  limiter: Limiter,
+): Promise<FileResult[]> {
+  return Promise.all(jobs.map((job) => limiter.run(() => copyFile(job, options))));
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { DestUrl } from './events.js';
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no']))
+  .transform((s) => s === '1' || s === 'true' || s === 'yes');
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379');
+
+const origins = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().refine((o) => {
+        try {
+          return new URL(o).origin === o.replace(/\/$/, '');
+        } catch {
+          return false;
+        }
+      }, 'origins such as https://cdn.example.com (scheme, host and port only)'),
+    ),
+  );
+
+/**
+ * The environment colony reads, validated once at start. Each key is the variable's own name so
+ * that an error can name it; `loadConfig` maps it to the camel-case `Config`.
+ */
+export const EnvSchema = z.object({
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  COLONY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, _ . or -')
+    .default('colony'),
+  COLONY_DEST: DestUrl.optional(),
+  COLONY_RUNTIME: z.enum(['local', 'lambda']).default('local'),
+  COLONY_LAMBDA_FUNCTION: z.string().min(1).optional(),
+  COLONY_CONCURRENCY: int(1, 4096).default(64),
+  COLONY_BATCH_SIZE: int(1, 100).default(100),
+  COLONY_VISIBILITY_TIMEOUT_MS: int(1000, 86_400_000).default(60_000),
+  COLONY_MAX_DELIVERIES: int(1, 1000).default(5),
+  COLONY_RETRY_ATTEMPTS: int(1, 100).default(3),
+  COLONY_ALLOWED_ORIGINS: origins.default([]),
+  COLONY_WEBHOOK_SECRET: z.string().min(1).optional(),
+  COLONY_S3_ENDPOINT: z.string().url().optional(),
+  COLONY_S3_FORCE_PATH_STYLE: bool.default(false),
+  COLONY_SHARDS: int(1, 1024).default(1),
+  COLONY_BLOCK_MS: int(10, 60_000).default(2000),
+  COLONY_COPY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  COLONY_MAX_PLAYLIST_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+});
+
+/** The validated configuration; its type follows from EnvSchema through loadConfig. */
+export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * Reads and validates the environment. An empty variable counts as unset. A bad value throws a
+ * ConfigError naming the variable, what was expected and what was given.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = EnvSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const given = relevant[name];
+    throw new ConfigError(
+      `${name}: expected ${issue.message.replace(/^[A-Z][a-z ]*: expected /, '')}` +
+        (given === undefined ? '' : `, got ${JSON.stringify(given)}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    prefix: e.COLONY_PREFIX,
+    dest: e.COLONY_DEST,
+    runtime: e.COLONY_RUNTIME,
+    lambdaFunction: e.COLONY_LAMBDA_FUNCTION,
+    concurrency: e.COLONY_CONCURRENCY,
+    batchSize: e.COLONY_BATCH_SIZE,
+    visibilityTimeoutMs: e.COLONY_VISIBILITY_TIMEOUT_MS,
+    maxDeliveries: e.COLONY_MAX_DELIVERIES,
+    retryAttempts: e.COLONY_RETRY_ATTEMPTS,
+    allowedOrigins: e.COLONY_ALLOWED_ORIGINS,
+    webhookSecret: e.COLONY_WEBHOOK_SECRET,
+    s3Endpoint: e.COLONY_S3_ENDPOINT,
+    s3ForcePathStyle: e.COLONY_S3_FORCE_PATH_STYLE,
+    shards: e.COLONY_SHARDS,
+    blockMs: e.COLONY_BLOCK_MS,
+    copyTimeoutMs: e.COLONY_COPY_TIMEOUT_MS,
+    maxPlaylistBytes: e.COLONY_MAX_PLAYLIST_BYTES,
+  };
+}

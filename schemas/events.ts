@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/**
+ * Every stream entry, as the single source of its type. An entry is stored as the stream fields
+ * `type`, `v`, `traceparent` and `data` (the JSON body): the first three stay readable with
+ * redis-cli and let a reader route or skip an entry without parsing its body.
+ */
+export const SCHEMA_VERSION = 1;
+
+const traceparent = z
+  .string()
+  .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a W3C traceparent');
+
+const envelope = {
+  v: z.literal(SCHEMA_VERSION),
+  traceparent: traceparent.optional(),
+};
+
+export const ClassId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+const httpOrS3Url = z
+  .string()
+  .max(8192)
+  .refine((s) => /^(https?|s3):\/\//i.test(s), 'an http(s):// or s3:// URL');
+
+export const DestUrl = z
+  .string()
+  .refine((s) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(s), 'an s3://bucket/prefix or file:///abs/dir URL');
+
+/** A class to copy: from the webhook, the scanner or the CLI. */
+export const ClassRequested = z.object({
+  ...envelope,
+  type: z.literal('class-completed'),
+  eventId: z.string().min(1),
+  classId: ClassId,
+  manifestUrl: httpOrS3Url,
+  title: z.string().max(1000).optional(),
+  recordedAt: z.string().max(100).optional(),
+  version: z.union([z.string().max(100), z.number()]).optional(),
+  /** Where the class goes; when absent the stage's configured destination is used. */
+  dest: DestUrl.optional(),
+  /** Leading path of the source URL to drop from destination keys. */
+  sourceBase: z.string().max(2048).optional(),
+  requestedAt: z.number().int(),
+});
+export type ClassRequested = z.infer<typeof ClassRequested>;
+
+/** One file of a class, to be copied. `ordinal` is stable for the class: the crawl order. */
+export const FileJob = z.object({
+  ...envelope,
+  type: z.literal('file-job'),
+  classId: ClassId,
+  ordinal: z.number().int().nonnegative(),
+  url: httpOrS3Url,
+  key: z.string().min(1).max(1024),
+});
+export type FileJob = z.infer<typeof FileJob>;
+
+const resultCommon = {
+  ...envelope,
+  type: z.literal('file-result'),
+  classId: ClassId,
+  ordinal: z.number().int().nonnegative(),
+  key: z.string().min(1).max(1024),
+  attempts: z.number().int().positive(),
+};
+
+/** The outcome of one file: the same type from the local runtime and from Lambda. */
+export const FileResult = z.discriminatedUnion('status', [
+  z.object({
+    ...resultCommon,
+    status: z.literal('copied'),
+    bytes: z.number().int().nonnegative(),
+    /** Hex MD5 of the bytes written, as sent to the destination. */
+    md5: z.string().regex(/^[0-9a-f]{32}$/),
+    etag: z.string().optional(),
+  }),
+  z.object({
+    ...resultCommon,
+    status: z.literal('skipped'),
+    bytes: z.number().int().nonnegative(),
+  }),
+  z.object({
+    ...resultCommon,
+    status: z.literal('failed'),
+    reason: z.string().max(2000),
+    code: z.string(),
+  }),
+]);
+export type FileResult = z.infer<typeof FileResult>;
+
+export const Failure = z.object({ path: z.string(), reason: z.string() });
+export type Failure = z.infer<typeof Failure>;
+
+/** A class reached its end: every file tracked is copied, skipped or failed. */
+export const ClassOutcome = z.object({
+  ...envelope,
+  type: z.enum(['class-transferred', 'class-failed']),
+  classId: ClassId,
+  manifestUrl: z.string(),
+  dest: z.string(),
+  files: z.number().int().nonnegative(),
+  copied: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  failures: z.array(Failure),
+  startedAt: z.number().int(),
+  finishedAt: z.number().int(),
+  /** Bumped each time the class completes again (after a dead letter is retried, say). */
+  revision: z.number().int().positive(),
+});
+export type ClassOutcome = z.infer<typeof ClassOutcome>;
+
+/** An entry that could not be processed, kept with its history instead of vanishing. */
+export const DeadLetter = z.object({
+  ...envelope,
+  type: z.literal('dead-letter'),
+  stream: z.string(),
+  group: z.string(),
+  entryId: z.string(),
+  deliveries: z.number().int().nonnegative(),
+  reason: z.string(),
+  /** The original entry's fields, verbatim, so that it can be retried as it was. */
+  fields: z.record(z.string(), z.string()),
+  deadAt: z.number().int(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+/** The schema of each logical stream, used on write and on read. */
+export const StreamSchemas = {
+  classes: ClassRequested,
+  jobs: FileJob,
+  results: FileResult,
+  outcomes: ClassOutcome,
+  dead: DeadLetter,
+} as const;
+export type StreamName = keyof typeof StreamSchemas;
+export type StreamEvent<S extends StreamName> = z.infer<(typeof StreamSchemas)[S]>;
+export const STREAM_NAMES = Object.keys(StreamSchemas) as StreamName[];

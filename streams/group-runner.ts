@@ -1,0 +1,242 @@
+import type { Redis } from 'ioredis';
+import type { StreamEvent, StreamName } from '../schemas/events.js';
+import { describeError } from '../schemas/errors.js';
+import { decodeEntry, fieldsToRecord } from './codec.js';
+import { deadLetter } from './dead-letter.js';
+import type { Keys } from './keys.js';
+import type { Liveness } from './liveness.js';
+import type { Logger } from './log.js';
+import { autoclaim, claimFromDeadConsumers, deliveryCounts, release, type RawEntry } from './reclaim.js';
+import type { ColonyRedis } from './scripts.js';
+
+/** One valid entry handed to a stage. */
+export type Delivery<T> = {
+  id: string;
+  event: T;
+  /** How many times the group has delivered this entry, this time included. */
+  deliveries: number;
+  fields: Record<string, string>;
+};
+
+/**
+ * What the handler says of a batch. Entries not named are acked. `release` hands entries back
+ * for a later delivery; `dead` dead-letters them with a reason. A handler that throws acks
+ * nothing: the batch is handed back and redelivered, and dead-lettered past max deliveries.
+ */
+export type BatchVerdict = void | { release?: string[]; dead?: { id: string; reason: string }[] };
+
+export type GroupRunnerOptions<S extends StreamName> = {
+  redis: ColonyRedis;
+  /** A connection of its own for the blocking read. */
+  reader: Redis;
+  keys: Keys;
+  stream: S;
+  shard?: number;
+  group: string;
+  liveness: Liveness;
+  logger: Logger;
+  batchSize: number;
+  blockMs: number;
+  visibilityTimeoutMs: number;
+  maxDeliveries: number;
+  /** Batches handled at once; reading stops while this many are in flight. */
+  maxInFlight?: number;
+  /** How long stop() waits for in-flight batches before handing them back. */
+  stopTimeoutMs?: number;
+  handle(batch: Delivery<StreamEvent<S>>[]): Promise<BatchVerdict>;
+  /** Runs before an entry is dead-lettered for too many deliveries; must be idempotent. */
+  beforeDeadLetter?(delivery: Delivery<StreamEvent<S>>, reason: string): Promise<void>;
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/**
+ * Runs one consumer of one consumer group on one stream shard: creates the group if missing,
+ * reads new entries with XREADGROUP (finite BLOCK, on its own connection, under a watchdog),
+ * takes over stalled entries (XAUTOCLAIM past the visibility timeout, and at once from consumers
+ * whose liveness lapsed), validates every entry, dead-letters poison and over-delivered entries,
+ * and XACKs only after the handler's effects are durable.
+ */
+export class GroupRunner<S extends StreamName> {
+  readonly key: string;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly held = new Set<string>();
+  private autoclaimCursor = '0-0';
+  private nextAutoclaimAt = 0;
+  private nextDeadScanAt = 0;
+  private errorStreak = 0;
+
+  constructor(private readonly o: GroupRunnerOptions<S>) {
+    this.key = o.keys.stream(o.stream, o.shard ?? 0);
+  }
+
+  private get target() {
+    return { redis: this.o.redis, key: this.key, group: this.o.group, consumer: this.o.liveness.name };
+  }
+
+  /** Creates the group (reading from the start of the stream) and starts consuming. */
+  async start(): Promise<void> {
+    await this.ensureGroup();
+    this.loop = this.run();
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.o.redis.xgroup('CREATE', this.key, this.o.group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.waitForCapacity();
+        if (this.stopping) break;
+        const stalled = await this.takeStalled();
+        const fresh = stalled.length > 0 ? [] : await this.readNew();
+        this.errorStreak = 0;
+        if (stalled.length) this.dispatch(stalled, true);
+        if (fresh.length) this.dispatch(fresh, false);
+      } catch (err) {
+        this.errorStreak++;
+        const message = describeError(err);
+        if (message.includes('NOGROUP')) await this.ensureGroup().catch(() => {});
+        if (this.errorStreak === 1 || this.errorStreak % 20 === 0) {
+          this.o.logger.warn(`${this.o.group} on ${this.key}: ${message}; retrying`);
+        }
+        await sleep(Math.min(50 * 2 ** Math.min(this.errorStreak, 6), 2000));
+      }
+    }
+  }
+
+  private async waitForCapacity(): Promise<void> {
+    const max = this.o.maxInFlight ?? 1;
+    while (this.inFlight.size >= max && !this.stopping) await Promise.race(this.inFlight);
+  }
+
+  /** Stalled entries first: retried work goes ahead of fresh work. */
+  private async takeStalled(): Promise<RawEntry[]> {
+    const now = Date.now();
+    if (now >= this.nextDeadScanAt) {
+      this.nextDeadScanAt = now + Math.max(200, Math.floor(this.o.liveness.ttlMs / 2));
+      const fromDead = await claimFromDeadConsumers(
+        this.target, this.o.liveness, this.o.batchSize, Math.min(this.o.liveness.ttlMs, this.o.visibilityTimeoutMs),
+      );
+      if (fromDead.length) return fromDead;
+    }
+    if (now >= this.nextAutoclaimAt) {
+      const { entries, cursor } = await autoclaim(
+        this.target, this.o.visibilityTimeoutMs, this.autoclaimCursor, this.o.batchSize,
+      );
+      this.autoclaimCursor = cursor;
+      if (cursor === '0-0') {
+        this.nextAutoclaimAt = now + Math.max(100, Math.floor(this.o.visibilityTimeoutMs / 4));
+      }
+      return entries;
+    }
+    return [];
+  }
+
+  /** XREADGROUP with a finite BLOCK, raced against a watchdog that resets a hung connection. */
+  private async readNew(): Promise<RawEntry[]> {
+    const read = this.o.reader.xreadgroup(
+      'GROUP', this.o.group, this.o.liveness.name, 'COUNT', this.o.batchSize,
+      'BLOCK', this.o.blockMs, 'STREAMS', this.key, '>',
+    ) as Promise<[string, RawEntry[]][] | null>;
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), this.o.blockMs + 5000);
+    });
+    const reply = await Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
+    if (reply === 'hung') {
+      read.catch(() => {});
+      this.o.logger.warn(`${this.o.group}: blocking read on ${this.key} hung; reconnecting`);
+      this.o.reader.disconnect(true);
+      return [];
+    }
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  private dispatch(entries: RawEntry[], redelivered: boolean): void {
+    for (const [id] of entries) this.held.add(id);
+    const task = this.process(entries, redelivered)
+      .catch((err) => {
+        this.o.logger.warn(`${this.o.group}: batch on ${this.key} handed back: ${describeError(err)}`);
+        return release(this.target, entries.map(([id]) => id), this.o.visibilityTimeoutMs).catch(() => {});
+      })
+      .finally(() => {
+        for (const [id] of entries) this.held.delete(id);
+        this.inFlight.delete(task);
+      });
+    this.inFlight.add(task);
+  }
+
+  private async process(entries: RawEntry[], redelivered: boolean): Promise<void> {
+    const counts = redelivered
+      ? await deliveryCounts(this.target, entries.map(([id]) => id))
+      : new Map<string, number>();
+    const valid: Delivery<StreamEvent<S>>[] = [];
+    for (const [id, flat] of entries) {
+      const fields = fieldsToRecord(flat);
+      const deliveries = counts.get(id) ?? 1;
+      let event: StreamEvent<S>;
+      try {
+        event = decodeEntry(this.o.stream, fields);
+      } catch (err) {
+        await this.bury({ id, fields, deliveries }, describeError(err));
+        continue;
+      }
+      const delivery = { id, event, deliveries, fields };
+      if (deliveries > this.o.maxDeliveries) {
+        const reason = `delivered ${deliveries} times (max ${this.o.maxDeliveries})`;
+        await this.o.beforeDeadLetter?.(delivery, reason);
+        await this.bury(delivery, reason);
+        continue;
+      }
+      valid.push(delivery);
+    }
+    if (valid.length === 0) return;
+    const verdict = (await this.o.handle(valid)) ?? {};
+    const released = new Set(verdict.release ?? []);
+    const dead = new Map((verdict.dead ?? []).map((d) => [d.id, d.reason]));
+    for (const d of valid) {
+      const reason = dead.get(d.id);
+      if (reason !== undefined) await this.bury(d, reason);
+    }
+    const ack = valid.filter((d) => !released.has(d.id) && !dead.has(d.id)).map((d) => d.id);
+    if (ack.length) await this.o.redis.xack(this.key, this.o.group, ...ack);
+    if (released.size) await release(this.target, [...released], this.o.visibilityTimeoutMs);
+  }
+
+  private async bury(d: { id: string; fields: Record<string, string>; deliveries: number }, reason: string) {
+    this.o.logger.warn(`${this.o.group}: ${this.key} ${d.id} dead-lettered: ${reason}`);
+    await deadLetter(this.o.redis, this.o.keys, {
+      stream: this.o.stream, sourceKey: this.key, group: this.o.group, id: d.id,
+      fields: d.fields, deliveries: d.deliveries, reason,
+    });
+  }
+
+  /**
+   * Stops taking work, lets in-flight batches finish within the stop timeout, and hands back
+   * whatever is still held so that a live consumer claims it at once.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+    const deadline = sleep(this.o.stopTimeoutMs ?? 10_000).then(() => 'timeout' as const);
+    while (this.inFlight.size > 0) {
+      if ((await Promise.race([Promise.race(this.inFlight), deadline])) === 'timeout') break;
+    }
+    if (this.held.size > 0) {
+      await release(this.target, [...this.held], this.o.visibilityTimeoutMs).catch(() => {});
+    }
+  }
+
+  /** Whether this runner is idle: nothing in flight. */
+  get idle(): boolean {
+    return this.inFlight.size === 0;
+  }
+}

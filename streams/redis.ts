@@ -1,0 +1,81 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { RedisUnavailableError, describeError } from '../schemas/errors.js';
+import { defineScripts, type ColonyRedis } from './scripts.js';
+
+export type { ColonyRedis };
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+const base = (url: string): RedisOptions => ({
+  lazyConnect: true,
+  connectTimeout: 5000,
+  // Commands wait for the connection to come back rather than failing: a stage rides out a
+  // Redis restart and carries on where it was.
+  maxRetriesPerRequest: null,
+  retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+  tls: url.startsWith('rediss:') ? {} : undefined,
+});
+
+/**
+ * Checks that Redis answers, once, quickly, so that a bad REDIS_URL is one clear line rather
+ * than a reconnect loop. Throws RedisUnavailableError naming the (redacted) URL and the variable.
+ */
+export async function probeRedis(url: string, timeoutMs = 3000): Promise<void> {
+  const probe = new Redis(url, {
+    ...base(url),
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  let lastError: unknown;
+  probe.on('error', (err) => {
+    lastError = err;
+  });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new RedisUnavailableError(
+      `cannot reach Redis at ${redactUrl(url)} (${describeError(lastError ?? err)}); set REDIS_URL to a running Redis 6.2+`,
+    );
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** A command connection with colony's scripts defined on it. */
+export async function connectRedis(url: string, name = 'colony'): Promise<ColonyRedis> {
+  const redis = new Redis(url, { ...base(url), connectionName: name });
+  redis.on('error', () => {
+    // Reconnects are handled by retryStrategy; errors surface on the commands that fail.
+  });
+  defineScripts(redis);
+  await redis.connect();
+  return redis as ColonyRedis;
+}
+
+/**
+ * A connection for one blocking reader. An interrupted XREADGROUP BLOCK that ioredis re-sends
+ * after a reconnect can hang forever, so unfinished commands are never re-sent here; the reader
+ * retries with a fresh command, under its own watchdog.
+ */
+export async function connectBlocking(url: string, name = 'colony-reader'): Promise<Redis> {
+  const redis = new Redis(url, {
+    ...base(url),
+    connectionName: name,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 1,
+  });
+  redis.on('error', () => {});
+  await redis.connect();
+  return redis;
+}
