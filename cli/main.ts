@@ -5,6 +5,9 @@ import { demoCommand, demoHelp } from './commands/demo.js';
 import { serveCommand, serveHelp } from './commands/serve.js';
 import { statusCommand, statusHelp } from './commands/status.js';
 import { transferCommand, transferHelp } from './commands/transfer.js';
+import { silenceSdkNodeVersionWarning } from './quiet-warnings.js';
+
+silenceSdkNodeVersionWarning();
 
 const help = `colony: copies whole HLS video libraries between clouds, and proves no file was left behind.
 

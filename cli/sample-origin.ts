@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { contentTypeFor } from '../lambda/destinations/open-destination.js';
 
-export type SampleOrigin = { url: string; server: Server; close(): Promise<void> };
+export type SampleOrigin = {
+  url: string;
+  server: Server;
+  /** GET requests served, by path: lets tests check what was fetched, and how often. */
+  requests: Map<string, number>;
+  close(): Promise<void>;
+};
 
 export type SyntheticLibrary = {
   /** Classes served under /synthetic/c<i>/master.m3u8. */
@@ -21,10 +27,15 @@ export type SyntheticLibrary = {
  * `/synthetic/` (playlists and deterministic segment bytes), so a 100,000-file library costs no
  * disk.
  */
-export async function startSampleOrigin(o: { root?: string; synthetic?: SyntheticLibrary; host?: string } = {}): Promise<SampleOrigin> {
+export async function startSampleOrigin(
+  o: { root?: string; synthetic?: SyntheticLibrary; host?: string; segmentDelayMs?: number } = {},
+): Promise<SampleOrigin> {
   const root = o.root ? resolve(o.root) : undefined;
-  const server = createServer((req, res) => {
+  const requests = new Map<string, number>();
+  const server = createServer(async (req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    if (req.method === 'GET') requests.set(path, (requests.get(path) ?? 0) + 1);
+    if (o.segmentDelayMs && !path.endsWith('.m3u8')) await new Promise((r) => setTimeout(r, o.segmentDelayMs));
     const send = (status: number, body: string | Buffer, type = 'text/plain') => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -56,6 +67,7 @@ export async function startSampleOrigin(o: { root?: string; synthetic?: Syntheti
   return {
     url: `http://${address}:${port}`,
     server,
+    requests,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
