@@ -13,6 +13,8 @@ export type CrawlerOptions = {
   fetchText: FetchText;
   /** Fetch attempts per playlist for transient errors before the class is handed back. */
   attempts?: number;
+  /** Copy the current window of live playlists instead of failing the class (see walkClass). */
+  allowLive?: boolean;
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -57,13 +59,19 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
     const started = Date.now();
     let files;
     try {
-      files = (
-        await walkClass(entry.manifestUrl, {
-          fetchText,
-          allowedOrigins: config.allowedOrigins,
-          sourceBase: state.sourceBase || undefined,
-        })
-      ).files;
+      const walk = await walkClass(entry.manifestUrl, {
+        fetchText,
+        allowedOrigins: config.allowedOrigins,
+        sourceBase: state.sourceBase || undefined,
+        maxPlaylistBytes: config.maxPlaylistBytes,
+        allowLive: o.allowLive ?? false,
+      });
+      files = walk.files;
+      // What was deliberately not copied is logged with the reason (URLs without their query).
+      for (const s of walk.skipped.slice(0, 20)) logger.info(`class ${entry.classId}: not copied: ${s.uri} (${s.tag}): ${s.reason}`);
+      if (walk.skipped.length > 20) logger.info(`class ${entry.classId}: ${walk.skipped.length - 20} more URIs not copied`);
+      for (const s of walk.steering) logger.info(`class ${entry.classId}: content steering server ${s.serverUri} reported, not copied`);
+      if (walk.gaps.length > 0) logger.info(`class ${entry.classId}: ${walk.gaps.length} EXT-X-GAP segments, allowed to be absent`);
     } catch (err) {
       if (err instanceof ColonyError && err.retryable) throw err;
       await failClass(entry, `crawl failed: ${describeError(err)}`);

@@ -1,128 +1,269 @@
-import { Parser } from 'm3u8-parser';
 import { CrawlError, UnsafeUriError } from '../schemas/errors.js';
+import { FileList, type ClassFile, type FileKind } from './hls/file-list.js';
+import { listReferences, PLAYLIST_ROLES, type Reference, type ReferenceRole } from './hls/references.js';
+import { UriPolicy } from './hls/uri-policy.js';
+import type { Definitions } from './hls/variables.js';
 import { redactQuery, sourceKey } from './source-key.js';
 
-/** Fetches a playlist: its text and the URL it was finally served from (after redirects). */
-export type FetchText = (url: string) => Promise<{ text: string; finalUrl: string }>;
+export type { ClassFile, FileKind } from './hls/file-list.js';
+export { listReferences, type PlaylistScan, type Reference, type ReferenceRole } from './hls/references.js';
 
-export type ClassFile = {
-  /** The URL to fetch, query kept. */
-  url: string;
-  /** The destination key, query dropped. */
-  key: string;
-  kind: 'playlist' | 'segment' | 'init' | 'key' | 'other';
-};
+/**
+ * Fetches a playlist: its text, the URL it was finally served from (after redirects), and its
+ * Content-Type when known (only used to explain a body that is not HLS).
+ */
+export type FetchText = (url: string) => Promise<{ text: string; finalUrl: string; contentType?: string }>;
 
 export type WalkOptions = {
   fetchText: FetchText;
-  /** Origins besides the manifest's own that may be fetched. */
+  /** Origins besides the manifest's own that may be fetched (COLONY_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[];
   sourceBase?: string;
-  /** Most playlists one class may have: a guard against generated or cyclic libraries. */
+  /** Most playlists (and asset lists) one class may have: a guard against generated libraries. */
   maxPlaylists?: number;
+  /** Largest playlist accepted, in bytes; fetchText should enforce it while reading, too. */
+  maxPlaylistBytes?: number;
+  /** Copy the current window of a live playlist (no EXT-X-ENDLIST) instead of failing. */
+  allowLive?: boolean;
+  /** Playlists fetched at once. Default 8. */
+  concurrency?: number;
 };
 
-export type WalkResult = { files: ClassFile[]; skipped: { uri: string; reason: string }[] };
+/** A URI deliberately not copied, with the reason. URLs here never carry their query. */
+export type SkippedUri = { uri: string; reason: string; tag: string; playlist: string; line: number };
+/** An EXT-X-GAP segment or GAP=YES part: allowed to be missing, so not a file job. */
+export type GapRef = { url: string; key: string; playlist: string };
+/** EXT-X-CONTENT-STEERING: reported; the steering server is not copied. */
+export type SteeringReport = { serverUri: string; pathwayId?: string; playlist: string };
+
+export type WalkResult = {
+  files: ClassFile[];
+  /** Destination key of the entry playlist (from its final URL, so its relative URIs still work). */
+  manifestKey: string;
+  skipped: SkippedUri[];
+  gaps: GapRef[];
+  steering: SteeringReport[];
+  /** Keys of media playlists copied as a live window (only with allowLive). */
+  live: string[];
+};
+
+type Hop = { key: string; path: string };
+type Task = {
+  url: string;
+  kind: 'playlist' | 'asset-list';
+  /** The playlists above this one, the entry first: a reference back to one is a cycle. */
+  lineage: readonly Hop[];
+  imports?: Definitions;
+};
+
+const FILE_KINDS: Partial<Record<ReferenceRole, FileKind>> = {
+  segment: 'segment', init: 'init', key: 'key', 'session-key': 'key', 'session-data': 'session-data',
+  part: 'part', 'preload-hint': 'preload-hint',
+};
+const REPORTED: Partial<Record<ReferenceRole, string>> = {
+  'rendition-report': 'rendition report: names a playlist the multivariant playlist lists',
+  unknown: 'URI in a tag colony does not know: not copied',
+};
 
 /**
- * Lists every file a class needs, starting at its manifest: the playlists, and what each names.
+ * Lists every file a class needs, starting at its manifest (SPEC section 4): the playlists, and
+ * every segment, init segment, key, part, preload hint, session data and interstitial each names.
  * The order is deterministic (playlists breadth first, files in playlist order), so a re-crawl of
- * an unchanged class gives every file the same ordinal. A file named many times (byte ranges,
- * one key for many segments, one init segment) is listed once.
+ * an unchanged class gives every file the same ordinal. A file named many times is listed once.
+ *
+ * Relative URIs resolve against the final URL (after redirects) of the playlist naming them, and a
+ * playlist's key comes from that final URL too, so the copy's relative URIs resolve the same way.
+ *
+ * @throws UnsafeUriError for a URI outside the allowed origins or a key that could leave the
+ *   prefix; CrawlError for a playlist that is not HLS, too large, live (without allowLive), a
+ *   cycle, a key conflict, or unparseable; the fetcher's errors as they are.
  */
 export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<WalkResult> {
-  const allowed = new Set([new URL(manifestUrl).origin, ...(o.allowedOrigins ?? []).map(originOf)]);
-  const files: ClassFile[] = [];
-  const byKey = new Map<string, ClassFile>();
-  const skipped: WalkResult['skipped'] = [];
-  const queue: string[] = [manifestUrl];
-  const seenPlaylists = new Set<string>();
+  const policy = new UriPolicy(manifestUrl, o.allowedOrigins);
+  const list = new FileList();
+  const result: Omit<WalkResult, 'files' | 'manifestKey'> = { skipped: [], gaps: [], steering: [], live: [] };
   const maxPlaylists = o.maxPlaylists ?? 10_000;
+  const requested = new Set<string>();
+  const keyOf = (url: string) => sourceKey(url, o.sourceBase);
+  let manifestKey: string | undefined;
+  let fetched = 0;
 
-  const add = (url: string, kind: ClassFile['kind']): ClassFile | undefined => {
-    const key = sourceKey(url, o.sourceBase);
-    const existing = byKey.get(key);
-    if (existing) return undefined;
-    const file = { url, key, kind };
-    byKey.set(key, file);
-    files.push(file);
-    return file;
+  const root = policy.resolve({ role: 'variant', tag: 'manifest', line: 0, uri: manifestUrl, url: manifestUrl }, manifestUrl);
+  if (!('url' in root)) throw new CrawlError(`manifest ${redactQuery(manifestUrl)} cannot be fetched: ${root.skip}`);
+  let level: Task[] = [{ url: root.url, kind: 'playlist', lineage: [] }];
+  requested.add(root.url);
+
+  /** Queues a playlist named by `parent` (whose final URL gave `parentKey`), unless it is queued already. */
+  const enqueue = (next: Task[], parent: Task, parentHop: Hop, url: string, kind: Task['kind'], imports?: Definitions) => {
+    const lineage = [...parent.lineage, parentHop];
+    assertNoCycle(lineage, keyOf(url), url);
+    if (requested.has(url)) return;
+    requested.add(url);
+    next.push({ url, kind, lineage, ...(imports ? { imports } : {}) });
   };
 
-  const resolve = (uri: string, base: string): string | undefined => {
-    let url: URL;
-    try {
-      url = new URL(uri, base);
-    } catch {
-      throw new CrawlError(`unparseable URI ${JSON.stringify(redactQuery(uri))} in ${redactQuery(base)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 's3:') {
-      skipped.push({ uri: redactQuery(uri), reason: `${url.protocol} URI is not fetchable` });
-      return undefined;
-    }
-    if (!allowed.has(url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin)) {
-      throw new UnsafeUriError(
-        `${redactQuery(url.href)} is on ${url.protocol}//${url.host}, outside the allowed origins (COLONY_ALLOWED_ORIGINS)`,
-      );
-    }
-    url.hash = '';
-    return url.href;
-  };
+  while (level.length > 0) {
+    fetched += level.length;
+    if (fetched > maxPlaylists) throw new CrawlError(`more than ${maxPlaylists} playlists in one class (maxPlaylists)`);
+    const bodies = await fetchAll(level, o.fetchText, o.concurrency ?? 8);
+    const next: Task[] = [];
+    for (const [i, task] of level.entries()) {
+      const body = bodies[i]!;
+      if ('error' in body) throw body.error;
+      const finalUrl = stripHash(body.value.finalUrl);
+      const at = redactQuery(finalUrl);
+      if (!policy.allows(finalUrl)) {
+        throw new UnsafeUriError(`${redactQuery(task.url)} was redirected to ${at}, outside the allowed origins`);
+      }
+      const { text } = body.value;
+      if (o.maxPlaylistBytes !== undefined && Buffer.byteLength(text) > o.maxPlaylistBytes) {
+        throw new CrawlError(`playlist ${at} is larger than the limit of ${o.maxPlaylistBytes} bytes (maxPlaylistBytes)`);
+      }
+      const key = keyOf(finalUrl);
+      assertNoCycle(task.lineage, key, finalUrl);
+      manifestKey ??= key;
+      const hop: Hop = { key, path: pathOf(finalUrl) };
 
-  while (queue.length > 0) {
-    const playlistUrl = queue.shift()!;
-    if (seenPlaylists.has(playlistUrl)) continue;
-    seenPlaylists.add(playlistUrl);
-    if (seenPlaylists.size > maxPlaylists) {
-      throw new CrawlError(`more than ${maxPlaylists} playlists in one class`);
-    }
-    add(playlistUrl, 'playlist');
-    const { text, finalUrl } = await o.fetchText(playlistUrl);
-    if (!text.trimStart().startsWith('#EXTM3U')) {
-      throw new CrawlError(`${redactQuery(playlistUrl)} is not an HLS playlist (no #EXTM3U header)`);
-    }
-    const parser = new Parser();
-    parser.push(text);
-    parser.end();
-    const m = parser.manifest;
+      if (task.kind === 'asset-list') {
+        if (!list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl)) continue;
+        for (const ref of assetListReferences(text, finalUrl)) {
+          const r = policy.resolve(ref, finalUrl);
+          if ('skip' in r) result.skipped.push(skipped(ref, r.skip, finalUrl));
+          else enqueue(next, task, hop, r.url, 'playlist');
+        }
+        continue;
+      }
 
-    const playlists: string[] = [];
-    for (const p of m.playlists ?? []) if (p.uri) playlists.push(p.uri);
-    for (const groups of Object.values(m.mediaGroups ?? {})) {
-      for (const group of Object.values(groups ?? {})) {
-        for (const rendition of Object.values(group ?? {})) {
-          const uri = (rendition as { uri?: string }).uri;
-          if (uri) playlists.push(uri);
+      if (!isHls(text)) {
+        const type = body.value.contentType ? `; Content-Type ${body.value.contentType}` : '';
+        throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
+      }
+      if (!list.add({ url: task.url, key, kind: 'playlist' }, finalUrl)) continue;
+      const scan = listReferences(text, finalUrl, { requestUrl: task.url, ...(task.imports ? { imports: task.imports } : {}) });
+      if (scan.type === 'media') {
+        if (scan.deltaUpdate) throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
+        if (!scan.endList) {
+          if (!o.allowLive) {
+            throw new CrawlError(
+              `${at} is a live playlist (no EXT-X-ENDLIST): its segments are still being written; set allowLive to copy the current window`,
+            );
+          }
+          result.live.push(key);
+        }
+      }
+      const imports = scan.type === 'multivariant' ? scan.definitions : undefined;
+      for (const ref of scan.references) {
+        if (ref.role === 'content-steering') {
+          result.steering.push({ serverUri: redactQuery(ref.url ?? ref.uri), ...(ref.detail ? { pathwayId: ref.detail } : {}), playlist: at });
+          continue;
+        }
+        const reported = REPORTED[ref.role];
+        if (reported) {
+          result.skipped.push(skipped(ref, reported, finalUrl));
+          continue;
+        }
+        const r = policy.resolve(ref, finalUrl, ref.gap ? { gap: true } : {});
+        if ('skip' in r) {
+          result.skipped.push(skipped(ref, r.skip, finalUrl));
+        } else if (ref.gap) {
+          result.gaps.push({ url: redactQuery(r.url), key: keyOf(r.url), playlist: at });
+        } else if (PLAYLIST_ROLES.has(ref.role)) {
+          enqueue(next, task, hop, r.url, 'playlist', imports);
+        } else if (ref.role === 'asset-list') {
+          enqueue(next, task, hop, r.url, 'asset-list');
+        } else {
+          const kind = ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
+          list.add({ url: r.url, key: keyOf(r.url), kind });
         }
       }
     }
-    for (const p of (m as { iFramePlaylists?: { uri?: string }[] }).iFramePlaylists ?? []) {
-      if (p.uri) playlists.push(p.uri);
-    }
-    for (const uri of playlists) {
-      const url = resolve(uri, finalUrl);
-      if (url && !seenPlaylists.has(url)) queue.push(url);
-    }
-
-    for (const s of m.segments ?? []) {
-      const seg = s as { uri?: string; map?: { uri?: string }; key?: { uri?: string } };
-      if (seg.key?.uri) {
-        const url = resolve(seg.key.uri, finalUrl);
-        if (url) add(url, 'key');
-      }
-      if (seg.map?.uri) {
-        const url = resolve(seg.map.uri, finalUrl);
-        if (url) add(url, 'init');
-      }
-      if (seg.uri) {
-        const url = resolve(seg.uri, finalUrl);
-        if (url) add(url, 'segment');
-      }
-    }
+    level = next;
   }
-  return { files, skipped };
+
+  // A gap whose file is also named without EXT-X-GAP is a file; each gap and skip is listed once.
+  result.gaps = uniqueBy(result.gaps.filter((g) => !list.has(g.key)), (g) => g.key);
+  result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
+  return { files: list.files, manifestKey: manifestKey!, ...result };
 }
 
-function originOf(o: string): string {
-  return new URL(o).origin;
+function uniqueBy<T>(items: T[], id: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(id(item)) && seen.add(id(item)) !== undefined);
+}
+
+function assertNoCycle(lineage: Task['lineage'], key: string, url: string): void {
+  const at = lineage.findIndex((hop) => hop.key === key);
+  if (at === -1) return;
+  const chain = [...lineage.slice(at).map((hop) => hop.path), pathOf(url)].join(' -> ');
+  throw new CrawlError(`playlist cycle: ${chain}`);
+}
+
+type Settled<T> = { value: T } | { error: unknown };
+
+/** Fetches every task, `limit` at a time; results in task order, failures kept as values. */
+async function fetchAll(tasks: Task[], fetchText: FetchText, limit: number) {
+  const out = new Array<Settled<Awaited<ReturnType<FetchText>>>>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      try {
+        out[i] = { value: await fetchText(tasks[i]!.url) };
+      } catch (error) {
+        out[i] = { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), tasks.length) }, worker));
+  return out;
+}
+
+/**
+ * The assets of an interstitial asset list (X-ASSET-LIST): JSON `{ "ASSETS": [ { "URI": ... } ] }`.
+ * Each asset is a playlist, resolved against the list's final URL.
+ */
+function assetListReferences(text: string, base: string): Reference[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new CrawlError(`interstitial asset list ${redactQuery(base)} is not JSON`);
+  }
+  const assets = (doc as { ASSETS?: unknown } | null)?.ASSETS;
+  if (!Array.isArray(assets)) throw new CrawlError(`interstitial asset list ${redactQuery(base)} has no ASSETS array`);
+  return assets.map((a: unknown, i) => {
+    const uri = (a as { URI?: unknown } | null)?.URI;
+    if (typeof uri !== 'string' || uri === '') {
+      throw new CrawlError(`interstitial asset list ${redactQuery(base)}: asset ${i} has no URI`);
+    }
+    let url: string | undefined;
+    try {
+      url = new URL(uri, base).href;
+    } catch {
+      url = undefined;
+    }
+    return { role: 'interstitial-asset', tag: 'X-ASSET-LIST', line: i + 1, uri, url };
+  });
+}
+
+/** HLS by content, whatever the name or Content-Type: the first line is #EXTM3U. */
+function isHls(text: string): boolean {
+  return /^#EXTM3U(?![A-Za-z0-9-])/.test(text.replace(/^\uFEFF/, '').trimStart());
+}
+
+function skipped(ref: Pick<Reference, 'uri' | 'url' | 'tag' | 'line'>, reason: string, playlist: string): SkippedUri {
+  const uri = ref.url ?? ref.uri;
+  // A data: URI can be kilobytes of base64 (a PSSH box): its media type is enough to recognise it.
+  const shown = /^data:/i.test(uri) ? `${uri.slice(0, Math.min(40, uri.indexOf(',') + 1 || 40))}…` : redactQuery(uri);
+  return { uri: shown, reason, tag: ref.tag, playlist: redactQuery(playlist), line: ref.line };
+}
+
+function stripHash(url: string): string {
+  const u = new URL(url);
+  u.hash = '';
+  return u.href;
+}
+
+function pathOf(url: string): string {
+  return new URL(url).pathname;
 }

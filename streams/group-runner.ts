@@ -67,6 +67,11 @@ export class GroupRunner<S extends StreamName> {
   private nextAutoclaimAt = 0;
   private nextDeadScanAt = 0;
   private errorStreak = 0;
+  private wakeOnStop: () => void = () => {};
+  /** Settles when stop() is called, so that no wait in the loop outlives the stop timeout. */
+  private readonly stopSignal = new Promise<void>((resolve) => {
+    this.wakeOnStop = resolve;
+  });
 
   constructor(private readonly o: GroupRunnerOptions<S>) {
     this.key = o.keys.stream(o.stream, o.shard ?? 0);
@@ -107,14 +112,14 @@ export class GroupRunner<S extends StreamName> {
         if (this.errorStreak === 1 || this.errorStreak % 20 === 0) {
           this.o.logger.warn(`${this.o.group} on ${this.key}: ${message}; retrying`);
         }
-        await sleep(Math.min(50 * 2 ** Math.min(this.errorStreak, 6), 2000));
+        await Promise.race([sleep(Math.min(50 * 2 ** Math.min(this.errorStreak, 6), 2000)), this.stopSignal]);
       }
     }
   }
 
   private async waitForCapacity(): Promise<void> {
     const max = this.o.maxInFlight ?? 1;
-    while (this.inFlight.size >= max && !this.stopping) await Promise.race(this.inFlight);
+    while (this.inFlight.size >= max && !this.stopping) await Promise.race([...this.inFlight, this.stopSignal]);
   }
 
   /** Stalled entries first: retried work goes ahead of fresh work. */
@@ -225,6 +230,7 @@ export class GroupRunner<S extends StreamName> {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.wakeOnStop();
     await this.loop;
     const deadline = sleep(this.o.stopTimeoutMs ?? 10_000).then(() => 'timeout' as const);
     while (this.inFlight.size > 0) {

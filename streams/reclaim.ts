@@ -84,7 +84,21 @@ export async function deliveryCounts(t: Target, ids: readonly string[]): Promise
   const rows = (await t.redis.xpending(
     t.key, t.group, sorted[0]!, sorted[sorted.length - 1]!, ids.length * 2 + 10, t.consumer,
   )) as [string, string, number, number][];
-  for (const [id, , , n] of rows) counts.set(id, Number(n));
+  const wanted = new Set(ids);
+  for (const [id, , , n] of rows) if (wanted.has(id)) counts.set(id, Number(n));
+  // The range may hold more of this consumer's entries than the COUNT reached (other batches in
+  // flight): ask for the ones it missed one by one, or they would pass as first deliveries and
+  // never reach max deliveries.
+  const missed = ids.filter((id) => !counts.has(id));
+  if (missed.length) {
+    const pipeline = t.redis.pipeline();
+    for (const id of missed) pipeline.xpending(t.key, t.group, id, id, 1, t.consumer);
+    for (const [err, reply] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      const row = (reply as [string, string, number, number][])[0];
+      if (row) counts.set(row[0], Number(row[3]));
+    }
+  }
   return counts;
 }
 

@@ -13,7 +13,9 @@ import { TEST_REDIS_URL, deletePrefix, uniquePrefix } from '../helpers/redis.js'
 export const GROUP = 'test-group';
 
 /** Options a test may set on a runner; the rest default to fast, test-sized values. */
-export type RunnerOverrides = Partial<Omit<GroupRunnerOptions<'jobs'>, 'redis' | 'reader' | 'keys' | 'liveness'>> & {
+export type RunnerOverrides = Partial<
+  Omit<GroupRunnerOptions<'jobs'>, 'redis' | 'reader' | 'keys' | 'liveness'>
+> & {
   livenessTtlMs?: number;
 };
 
@@ -59,7 +61,10 @@ export async function harness(t: TestContext, name = 'gr'): Promise<Harness> {
       await liveness.start();
       livenesses.push(liveness);
       const runner = new GroupRunner<'jobs'>({
-        redis, reader, keys, liveness,
+        redis,
+        reader,
+        keys,
+        liveness,
         stream: 'jobs',
         group: GROUP,
         logger: silentLogger,
@@ -102,8 +107,18 @@ export async function pendingEntries(
   key: string,
   group = GROUP,
 ): Promise<{ id: string; consumer: string; idleMs: number; deliveries: number }[]> {
-  const rows = (await redis.xpending(key, group, '-', '+', 1000)) as [string, string, number, number][];
-  return rows.map(([id, consumer, idleMs, deliveries]) => ({ id, consumer, idleMs: Number(idleMs), deliveries: Number(deliveries) }));
+  const rows = (await redis.xpending(key, group, '-', '+', 1000)) as [
+    string,
+    string,
+    number,
+    number,
+  ][];
+  return rows.map(([id, consumer, idleMs, deliveries]) => ({
+    id,
+    consumer,
+    idleMs: Number(idleMs),
+    deliveries: Number(deliveries),
+  }));
 }
 
 /** Every dead letter in a dead stream, decoded (which also checks they are valid entries). */
@@ -113,7 +128,11 @@ export async function deadLetters(redis: Redis, deadKey: string): Promise<DeadLe
 }
 
 /** The fields of one entry as stored. */
-export async function entryFields(redis: Redis, key: string, id: string): Promise<Record<string, string>> {
+export async function entryFields(
+  redis: Redis,
+  key: string,
+  id: string,
+): Promise<Record<string, string>> {
   const [row] = await redis.xrange(key, id, id);
   if (!row) throw new Error(`entry ${id} not in ${key}`);
   return fieldsToRecord(row[1]);
