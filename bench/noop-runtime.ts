@@ -1,15 +1,12 @@
-import type { FileJob, FileResult } from '../schemas/events.js';
+import type { FileOutcome, JobFile } from '../schemas/events.js';
 import type { TransferRuntime } from '../consumers/transfer-runtime.js';
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 
 /** A runtime that copies nothing and reports every file copied: measures the orchestration. */
 export class NoopRuntime implements TransferRuntime {
-  async copy(jobs: readonly FileJob[]): Promise<FileResult[]> {
-    return jobs.map((j) => ({
-      type: 'file-result', v: j.v, ...(j.traceparent ? { traceparent: j.traceparent } : {}),
-      classId: j.classId, ordinal: j.ordinal, key: j.key, attempts: 1, status: 'copied', bytes: 0, md5: EMPTY_MD5,
-    }));
+  async copy(files: readonly JobFile[]): Promise<FileOutcome[]> {
+    return files.map((f) => ({ ordinal: f.ordinal, key: f.key, attempts: 1, status: 'copied', bytes: 0, md5: EMPTY_MD5 }));
   }
   async close(): Promise<void> {}
 }

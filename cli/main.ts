@@ -3,6 +3,7 @@ import { loadConfig } from '../schemas/config.js';
 import { ColonyError, ErrorCode, describeError } from '../schemas/errors.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { serveCommand, serveHelp } from './commands/serve.js';
+import { signCommand, signHelp } from './commands/sign.js';
 import { statusCommand, statusHelp } from './commands/status.js';
 import { transferCommand, transferHelp } from './commands/transfer.js';
 import { silenceSdkNodeVersionWarning } from './quiet-warnings.js';
@@ -18,6 +19,7 @@ Commands:
   serve [--stages a,b] [--port N]                   run stages as a long-running service
   status [classId]                                  classes, progress, group lag and pending
   demo                                              copy the bundled sample library on loopback
+  sign --body <json>                                signature header for a webhook request
 
 Run colony <command> --help for a command's options. Configuration comes from the environment
 (REDIS_URL, COLONY_PREFIX, COLONY_DEST, COLONY_CONCURRENCY, ...; see README.md).`;
@@ -28,6 +30,7 @@ const commands: Record<string, Command> = {
   serve: { run: serveCommand, help: serveHelp },
   status: { run: statusCommand, help: statusHelp },
   demo: { run: demoCommand, help: demoHelp },
+  sign: { run: signCommand, help: signHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

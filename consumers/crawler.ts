@@ -1,5 +1,5 @@
-import type { ClassRequested, FileJob, FileResult } from '../schemas/events.js';
-import { SCHEMA_VERSION } from '../schemas/events.js';
+import type { ClassRequested, FileJobs, FileOutcome, FileResults } from '../schemas/events.js';
+import { MAX_FILES_PER_ENTRY, SCHEMA_VERSION } from '../schemas/events.js';
 import { ColonyError, describeError } from '../schemas/errors.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import { childTraceparent } from '../streams/trace.js';
@@ -51,7 +51,8 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       });
       state = await classes.get(entry.classId);
     }
-    if (!state || state.crawled) return;
+    // A request of an earlier run, or a class crawled already: nothing left to do.
+    if (!state || state.crawled || state.run !== entry.run) return;
     if (!state.dest) {
       await failClass(entry, 'no destination: the request named none and COLONY_DEST is not set');
       return;
@@ -79,18 +80,24 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
     }
     const total = await classes.registerCrawl(entry.classId, files.length);
     const traceparent = childTraceparent(entry.traceparent);
-    const jobs: FileJob[] = files.slice(0, total).map((f, ordinal) => ({
-      type: 'file-job', v: SCHEMA_VERSION, traceparent, classId: entry.classId, ordinal, url: f.url, key: f.key,
-    }));
-    await publisher.publish('jobs', jobs);
+    // One jobs entry per batch of files: the transfer stage takes a batch as one delivery.
+    const listed = files.slice(0, total);
+    const batches: FileJobs[] = [];
+    for (let start = 0; start < listed.length; start += config.batchSize) {
+      batches.push({
+        type: 'file-jobs', v: SCHEMA_VERSION, traceparent, classId: entry.classId, run: entry.run,
+        files: listed.slice(start, start + config.batchSize).map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
+      });
+    }
+    await publisher.publish('jobs', batches);
     if (total > files.length) {
-      // The manifest lists fewer files than the first crawl did: the missing ones fail, by name
-      // where we still know it, so the class ends instead of waiting forever.
-      const missing: FileResult[] = [];
+      // The manifest lists fewer files than the first crawl did: the missing ones fail, so the
+      // class ends instead of waiting forever.
+      const missing: FileOutcome[] = [];
       for (let ordinal = files.length; ordinal < total; ordinal++) {
-        missing.push(failedResult(entry, ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'));
+        missing.push(failedOutcome(ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'));
       }
-      await publisher.publish('results', missing);
+      await publisher.publish('results', resultEntries(entry, missing));
     }
     await classes.markCrawled(entry.classId);
     logger.info(`crawled ${entry.classId}: ${files.length} files in ${Date.now() - started} ms`);
@@ -106,10 +113,10 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
     } catch {
       manifestKey = redactQuery(entry.manifestUrl);
     }
-    const results = Array.from({ length: total }, (_, ordinal) =>
-      failedResult(entry, ordinal, ordinal === 0 ? manifestKey : `#${ordinal}`, reason),
+    const outcomes = Array.from({ length: total }, (_, ordinal) =>
+      failedOutcome(ordinal, ordinal === 0 ? manifestKey : `#${ordinal}`, reason),
     );
-    await deps.publisher.publish('results', results);
+    await deps.publisher.publish('results', resultEntries(entry, outcomes));
     await deps.classes.markCrawled(entry.classId);
   }
 
@@ -124,10 +131,18 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
   };
 }
 
-function failedResult(entry: ClassRequested, ordinal: number, key: string, reason: string): FileResult {
-  return {
-    type: 'file-result', v: SCHEMA_VERSION,
-    ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
-    classId: entry.classId, ordinal, key: key || 'manifest', attempts: 1, status: 'failed', reason, code: 'E_CRAWL',
-  };
+function failedOutcome(ordinal: number, key: string, reason: string): FileOutcome {
+  return { ordinal, key: key || 'manifest', attempts: 1, status: 'failed', reason, code: 'E_CRAWL' };
+}
+
+/** Results entries of a class, at most MAX_FILES_PER_ENTRY outcomes each. */
+function resultEntries(entry: ClassRequested, outcomes: FileOutcome[]): FileResults[] {
+  const out: FileResults[] = [];
+  for (let start = 0; start < outcomes.length; start += MAX_FILES_PER_ENTRY) {
+    out.push({
+      type: 'file-results', v: SCHEMA_VERSION, ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
+      classId: entry.classId, run: entry.run, results: outcomes.slice(start, start + MAX_FILES_PER_ENTRY),
+    });
+  }
+  return out;
 }

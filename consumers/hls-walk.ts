@@ -1,51 +1,59 @@
+/**
+ * The crawl of one HLS title (SPEC section 4): every file a player may need, and nothing else.
+ *
+ * Modules: `hls/references.ts` lists the URIs of one playlist (a line scan of our own; see there
+ * what m3u8-parser misses), `hls/variables.ts` does EXT-X-DEFINE, `hls/uri-policy.ts` decides what
+ * may be fetched, `hls/file-list.ts` keeps one file per destination key, `source-key.ts` makes keys.
+ *
+ * Decisions, each tested in test/consumers/hls-*.test.ts:
+ * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES, or a preload hint of a live window)
+ *   is not a file job; it is returned in `gaps` with its key, so a report can say it was allowed
+ *   to be absent. Named elsewhere without a gap, it is a file.
+ * - Not copied, and returned in `skipped` with the reason: key URIs of DRM systems (skd:// and any
+ *   non-fetchable scheme), data: URIs of keys, maps and session data (inline), rendition reports,
+ *   URIs in tags we do not know, and interstitials on another origin (ads; the title plays
+ *   without them). EXT-X-CONTENT-STEERING is returned in `steering`; its server is not fetched.
+ * - Conflicts: one destination key named by two different URLs (even if only the query differs:
+ *   `key.php?r=52` and `key.php?r=53` are different keys) fails the class, naming both paths.
+ * - Cycles: a playlist naming itself or a playlist above it (also through a redirect or an
+ *   interstitial) fails the class with the chain; a playlist named twice elsewhere is one file.
+ * - Live: a media playlist without EXT-X-ENDLIST, or a delta update (EXT-X-SKIP), fails the class
+ *   unless `allowLive`, which copies the current window and lists the playlist in `live`.
+ * - Redirects: a playlist's URIs resolve against its final URL, and its key comes from that URL,
+ *   so relative URIs in the copy resolve the same way; its job still fetches the URL it was named by.
+ * - Playlists are recognised by content (#EXTM3U first), whatever their name or Content-Type; the
+ *   Content-Type only explains a body that is not HLS (an HTML error page, say).
+ */
 import { CrawlError, UnsafeUriError } from '../schemas/errors.js';
 import { FileList, type ClassFile, type FileKind } from './hls/file-list.js';
-import { listReferences, PLAYLIST_ROLES, type Reference, type ReferenceRole } from './hls/references.js';
+import { assetListReferences } from './hls/asset-list.js';
+import {
+  listReferences,
+  PLAYLIST_ROLES,
+  type Reference,
+  type ReferenceRole,
+} from './hls/references.js';
 import { UriPolicy } from './hls/uri-policy.js';
+import { fetchAll, isHls } from './hls/fetch-all.js';
+import type { SkippedUri, WalkOptions, WalkResult } from './hls/walk-types.js';
 import type { Definitions } from './hls/variables.js';
 import { redactQuery, sourceKey } from './source-key.js';
 
 export type { ClassFile, FileKind } from './hls/file-list.js';
-export { listReferences, type PlaylistScan, type Reference, type ReferenceRole } from './hls/references.js';
-
-/**
- * Fetches a playlist: its text, the URL it was finally served from (after redirects), and its
- * Content-Type when known (only used to explain a body that is not HLS).
- */
-export type FetchText = (url: string) => Promise<{ text: string; finalUrl: string; contentType?: string }>;
-
-export type WalkOptions = {
-  fetchText: FetchText;
-  /** Origins besides the manifest's own that may be fetched (COLONY_ALLOWED_ORIGINS). */
-  allowedOrigins?: readonly string[];
-  sourceBase?: string;
-  /** Most playlists (and asset lists) one class may have: a guard against generated libraries. */
-  maxPlaylists?: number;
-  /** Largest playlist accepted, in bytes; fetchText should enforce it while reading, too. */
-  maxPlaylistBytes?: number;
-  /** Copy the current window of a live playlist (no EXT-X-ENDLIST) instead of failing. */
-  allowLive?: boolean;
-  /** Playlists fetched at once. Default 8. */
-  concurrency?: number;
-};
-
-/** A URI deliberately not copied, with the reason. URLs here never carry their query. */
-export type SkippedUri = { uri: string; reason: string; tag: string; playlist: string; line: number };
-/** An EXT-X-GAP segment or GAP=YES part: allowed to be missing, so not a file job. */
-export type GapRef = { url: string; key: string; playlist: string };
-/** EXT-X-CONTENT-STEERING: reported; the steering server is not copied. */
-export type SteeringReport = { serverUri: string; pathwayId?: string; playlist: string };
-
-export type WalkResult = {
-  files: ClassFile[];
-  /** Destination key of the entry playlist (from its final URL, so its relative URIs still work). */
-  manifestKey: string;
-  skipped: SkippedUri[];
-  gaps: GapRef[];
-  steering: SteeringReport[];
-  /** Keys of media playlists copied as a live window (only with allowLive). */
-  live: string[];
-};
+export type {
+  FetchText,
+  GapRef,
+  SkippedUri,
+  SteeringReport,
+  WalkOptions,
+  WalkResult,
+} from './hls/walk-types.js';
+export {
+  listReferences,
+  type PlaylistScan,
+  type Reference,
+  type ReferenceRole,
+} from './hls/references.js';
 
 type Hop = { key: string; path: string };
 type Task = {
@@ -57,8 +65,13 @@ type Task = {
 };
 
 const FILE_KINDS: Partial<Record<ReferenceRole, FileKind>> = {
-  segment: 'segment', init: 'init', key: 'key', 'session-key': 'key', 'session-data': 'session-data',
-  part: 'part', 'preload-hint': 'preload-hint',
+  segment: 'segment',
+  init: 'init',
+  key: 'key',
+  'session-key': 'key',
+  'session-data': 'session-data',
+  part: 'part',
+  'preload-hint': 'preload-hint',
 };
 const REPORTED: Partial<Record<ReferenceRole, string>> = {
   'rendition-report': 'rendition report: names a playlist the multivariant playlist lists',
@@ -81,20 +94,36 @@ const REPORTED: Partial<Record<ReferenceRole, string>> = {
 export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<WalkResult> {
   const policy = new UriPolicy(manifestUrl, o.allowedOrigins);
   const list = new FileList();
-  const result: Omit<WalkResult, 'files' | 'manifestKey'> = { skipped: [], gaps: [], steering: [], live: [] };
+  const result: Omit<WalkResult, 'files' | 'manifestKey'> = {
+    skipped: [],
+    gaps: [],
+    steering: [],
+    live: [],
+  };
   const maxPlaylists = o.maxPlaylists ?? 10_000;
   const requested = new Set<string>();
   const keyOf = (url: string) => sourceKey(url, o.sourceBase);
   let manifestKey: string | undefined;
   let fetched = 0;
 
-  const root = policy.resolve({ role: 'variant', tag: 'manifest', line: 0, uri: manifestUrl, url: manifestUrl }, manifestUrl);
-  if (!('url' in root)) throw new CrawlError(`manifest ${redactQuery(manifestUrl)} cannot be fetched: ${root.skip}`);
+  const root = policy.resolve(
+    { role: 'variant', tag: 'manifest', line: 0, uri: manifestUrl, url: manifestUrl },
+    manifestUrl,
+  );
+  if (!('url' in root))
+    throw new CrawlError(`manifest ${redactQuery(manifestUrl)} cannot be fetched: ${root.skip}`);
   let level: Task[] = [{ url: root.url, kind: 'playlist', lineage: [] }];
   requested.add(root.url);
 
-  /** Queues a playlist named by `parent` (whose final URL gave `parentKey`), unless it is queued already. */
-  const enqueue = (next: Task[], parent: Task, parentHop: Hop, url: string, kind: Task['kind'], imports?: Definitions) => {
+  /** Queues a playlist that `parent` names, unless queued already; a reference back up is a cycle. */
+  const enqueue = (
+    next: Task[],
+    parent: Task,
+    parentHop: Hop,
+    url: string,
+    kind: Task['kind'],
+    imports?: Definitions,
+  ) => {
     const lineage = [...parent.lineage, parentHop];
     assertNoCycle(lineage, keyOf(url), url);
     if (requested.has(url)) return;
@@ -104,8 +133,13 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
 
   while (level.length > 0) {
     fetched += level.length;
-    if (fetched > maxPlaylists) throw new CrawlError(`more than ${maxPlaylists} playlists in one class (maxPlaylists)`);
-    const bodies = await fetchAll(level, o.fetchText, o.concurrency ?? 8);
+    if (fetched > maxPlaylists)
+      throw new CrawlError(`more than ${maxPlaylists} playlists in one class (maxPlaylists)`);
+    const bodies = await fetchAll(
+      level.map((t) => t.url),
+      o.fetchText,
+      o.concurrency ?? 8,
+    );
     const next: Task[] = [];
     for (const [i, task] of level.entries()) {
       const body = bodies[i]!;
@@ -113,11 +147,15 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
       const finalUrl = stripHash(body.value.finalUrl);
       const at = redactQuery(finalUrl);
       if (!policy.allows(finalUrl)) {
-        throw new UnsafeUriError(`${redactQuery(task.url)} was redirected to ${at}, outside the allowed origins`);
+        throw new UnsafeUriError(
+          `${redactQuery(task.url)} was redirected to ${at}, outside the allowed origins`,
+        );
       }
       const { text } = body.value;
       if (o.maxPlaylistBytes !== undefined && Buffer.byteLength(text) > o.maxPlaylistBytes) {
-        throw new CrawlError(`playlist ${at} is larger than the limit of ${o.maxPlaylistBytes} bytes (maxPlaylistBytes)`);
+        throw new CrawlError(
+          `playlist ${at} is larger than the limit of ${o.maxPlaylistBytes} bytes (maxPlaylistBytes)`,
+        );
       }
       const key = keyOf(finalUrl);
       assertNoCycle(task.lineage, key, finalUrl);
@@ -139,9 +177,13 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
         throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
       }
       if (!list.add({ url: task.url, key, kind: 'playlist' }, finalUrl)) continue;
-      const scan = listReferences(text, finalUrl, { requestUrl: task.url, ...(task.imports ? { imports: task.imports } : {}) });
+      const scan = listReferences(text, finalUrl, {
+        requestUrl: task.url,
+        ...(task.imports ? { imports: task.imports } : {}),
+      });
       if (scan.type === 'media') {
-        if (scan.deltaUpdate) throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
+        if (scan.deltaUpdate)
+          throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
         if (!scan.endList) {
           if (!o.allowLive) {
             throw new CrawlError(
@@ -154,7 +196,11 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
       const imports = scan.type === 'multivariant' ? scan.definitions : undefined;
       for (const ref of scan.references) {
         if (ref.role === 'content-steering') {
-          result.steering.push({ serverUri: redactQuery(ref.url ?? ref.uri), ...(ref.detail ? { pathwayId: ref.detail } : {}), playlist: at });
+          result.steering.push({
+            serverUri: redactQuery(ref.url ?? ref.uri),
+            ...(ref.detail ? { pathwayId: ref.detail } : {}),
+            playlist: at,
+          });
           continue;
         }
         const reported = REPORTED[ref.role];
@@ -162,17 +208,21 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
           result.skipped.push(skipped(ref, reported, finalUrl));
           continue;
         }
-        const r = policy.resolve(ref, finalUrl, ref.gap ? { gap: true } : {});
+        // A preload hint of a live window names the part the server is still writing: it may
+        // never exist under that name, so it is allowed to be absent, like a gap.
+        const gap = ref.gap === true || (ref.role === 'preload-hint' && !scan.endList);
+        const r = policy.resolve(ref, finalUrl, gap ? { gap: true } : {});
         if ('skip' in r) {
           result.skipped.push(skipped(ref, r.skip, finalUrl));
-        } else if (ref.gap) {
+        } else if (gap) {
           result.gaps.push({ url: redactQuery(r.url), key: keyOf(r.url), playlist: at });
         } else if (PLAYLIST_ROLES.has(ref.role)) {
           enqueue(next, task, hop, r.url, 'playlist', imports);
         } else if (ref.role === 'asset-list') {
           enqueue(next, task, hop, r.url, 'asset-list');
         } else {
-          const kind = ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
+          const kind =
+            ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
           list.add({ url: r.url, key: keyOf(r.url), kind });
         }
       }
@@ -181,7 +231,10 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
   }
 
   // A gap whose file is also named without EXT-X-GAP is a file; each gap and skip is listed once.
-  result.gaps = uniqueBy(result.gaps.filter((g) => !list.has(g.key)), (g) => g.key);
+  result.gaps = uniqueBy(
+    result.gaps.filter((g) => !list.has(g.key)),
+    (g) => g.key,
+  );
   result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
   return { files: list.files, manifestKey: manifestKey!, ...result };
 }
@@ -198,63 +251,16 @@ function assertNoCycle(lineage: Task['lineage'], key: string, url: string): void
   throw new CrawlError(`playlist cycle: ${chain}`);
 }
 
-type Settled<T> = { value: T } | { error: unknown };
-
-/** Fetches every task, `limit` at a time; results in task order, failures kept as values. */
-async function fetchAll(tasks: Task[], fetchText: FetchText, limit: number) {
-  const out = new Array<Settled<Awaited<ReturnType<FetchText>>>>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      try {
-        out[i] = { value: await fetchText(tasks[i]!.url) };
-      } catch (error) {
-        out[i] = { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), tasks.length) }, worker));
-  return out;
-}
-
-/**
- * The assets of an interstitial asset list (X-ASSET-LIST): JSON `{ "ASSETS": [ { "URI": ... } ] }`.
- * Each asset is a playlist, resolved against the list's final URL.
- */
-function assetListReferences(text: string, base: string): Reference[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new CrawlError(`interstitial asset list ${redactQuery(base)} is not JSON`);
-  }
-  const assets = (doc as { ASSETS?: unknown } | null)?.ASSETS;
-  if (!Array.isArray(assets)) throw new CrawlError(`interstitial asset list ${redactQuery(base)} has no ASSETS array`);
-  return assets.map((a: unknown, i) => {
-    const uri = (a as { URI?: unknown } | null)?.URI;
-    if (typeof uri !== 'string' || uri === '') {
-      throw new CrawlError(`interstitial asset list ${redactQuery(base)}: asset ${i} has no URI`);
-    }
-    let url: string | undefined;
-    try {
-      url = new URL(uri, base).href;
-    } catch {
-      url = undefined;
-    }
-    return { role: 'interstitial-asset', tag: 'X-ASSET-LIST', line: i + 1, uri, url };
-  });
-}
-
-/** HLS by content, whatever the name or Content-Type: the first line is #EXTM3U. */
-function isHls(text: string): boolean {
-  return /^#EXTM3U(?![A-Za-z0-9-])/.test(text.replace(/^\uFEFF/, '').trimStart());
-}
-
-function skipped(ref: Pick<Reference, 'uri' | 'url' | 'tag' | 'line'>, reason: string, playlist: string): SkippedUri {
+function skipped(
+  ref: Pick<Reference, 'uri' | 'url' | 'tag' | 'line'>,
+  reason: string,
+  playlist: string,
+): SkippedUri {
   const uri = ref.url ?? ref.uri;
   // A data: URI can be kilobytes of base64 (a PSSH box): its media type is enough to recognise it.
-  const shown = /^data:/i.test(uri) ? `${uri.slice(0, Math.min(40, uri.indexOf(',') + 1 || 40))}…` : redactQuery(uri);
+  const shown = /^data:/i.test(uri)
+    ? `${uri.slice(0, Math.min(40, uri.indexOf(',') + 1 || 40))}…`
+    : redactQuery(uri);
   return { uri: shown, reason, tag: ref.tag, playlist: redactQuery(playlist), line: ref.line };
 }
 

@@ -17,8 +17,9 @@ export type ClassRequest = {
 export type RequestReceipt = {
   classId: string;
   eventId: string;
-  /** queued: enqueued now; pending: already on its way; finished: already transferred or failed. */
-  state: 'queued' | 'pending' | 'finished';
+  /** queued: enqueued now; pending: already on its way; finished: transferred or failed already;
+   * conflict: another version of the class is on its way. */
+  state: 'queued' | 'pending' | 'finished' | 'conflict';
 };
 
 /**
@@ -37,39 +38,47 @@ export function classIdFor(manifestUrl: string, dest: string): string {
   return slug ? `${slug}-${hash}` : `class-${hash}`;
 }
 
+/** How long a class may sit queued before a repeated request presumes its entry lost. */
+export const QUEUED_PRESUMED_LOST_MS = 60_000;
+
 /**
- * Requests a class idempotently: the first request creates its state and enqueues it on
- * `classes`; later requests enqueue nothing, unless the class is still queued (a crash may have
- * come between creating the state and enqueuing, and a duplicate entry costs nothing).
+ * Requests a class idempotently per (class, version): the first request creates the run and
+ * enqueues it on `classes`; the same request again enqueues nothing. The one exception is a
+ * class still queued long after its request: a crash may have come between creating the run and
+ * enqueuing it, so it is enqueued again (a duplicate entry costs nothing: the crawler skips a
+ * class it crawled).
  */
 export async function requestClass(
   classes: ClassStore,
   publisher: EventPublisher,
   req: ClassRequest,
+  options: { presumeLostAfterMs?: number } = {},
 ): Promise<RequestReceipt> {
   const traceparent = newTraceparent();
-  const eventId = randomUUID();
-  const first = await classes.request({
+  const answer = await classes.request({
     classId: req.classId,
     manifestUrl: req.manifestUrl,
     dest: req.dest,
     sourceBase: req.sourceBase,
-    eventId,
+    eventId: randomUUID(),
     traceparent,
     version: req.version === undefined ? undefined : String(req.version),
     title: req.title,
   });
-  if (first.status === 'transferred' || first.status === 'failed') {
-    return { classId: req.classId, eventId: first.eventId, state: 'finished' };
-  }
-  if (!first.created && first.status !== 'queued') {
-    return { classId: req.classId, eventId: first.eventId, state: 'pending' };
+  const receipt = (state: RequestReceipt['state']) => ({ classId: req.classId, eventId: answer.eventId, state });
+  if (answer.kind === 'conflict') return receipt('conflict');
+  if (answer.status === 'transferred' || answer.status === 'failed') return receipt('finished');
+  if (answer.kind === 'duplicate') {
+    if (answer.status !== 'queued') return receipt('pending');
+    const state = await classes.get(req.classId);
+    const lostAfter = options.presumeLostAfterMs ?? QUEUED_PRESUMED_LOST_MS;
+    if (!state || Date.now() - state.requestedAt < lostAfter) return receipt('pending');
   }
   const entry = ClassRequested.parse({
     type: 'class-completed',
     v: SCHEMA_VERSION,
     traceparent,
-    eventId: first.eventId,
+    eventId: answer.eventId,
     classId: req.classId,
     manifestUrl: req.manifestUrl,
     dest: req.dest,
@@ -77,8 +86,9 @@ export async function requestClass(
     ...(req.title ? { title: req.title } : {}),
     ...(req.version !== undefined ? { version: req.version } : {}),
     ...(req.recordedAt ? { recordedAt: req.recordedAt } : {}),
+    run: answer.run,
     requestedAt: Date.now(),
   });
   await publisher.publish('classes', [entry]);
-  return { classId: req.classId, eventId: first.eventId, state: first.created ? 'queued' : 'pending' };
+  return receipt(answer.kind === 'new' ? 'queued' : 'pending');
 }

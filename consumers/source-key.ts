@@ -16,14 +16,18 @@ export function sourceKey(url: string, sourceBase?: string): string {
   // An encoded slash or backslash is one name to the origin but two path segments once decoded:
   // two different files could then share a key, or a name could turn into a directory.
   if (/%(?:25)*(?:2f|5c)/i.test(path)) {
-    throw new UnsafeUriError(`path of ${redactQuery(url)} contains a percent-encoded slash or backslash`);
+    throw new UnsafeUriError(
+      `path of ${redactQuery(url)} contains a percent-encoded slash or backslash`,
+    );
   }
   const base = sourceBase ? '/' + sourceBase.replace(/^\/+|\/+$/g, '') + '/' : undefined;
   if (base !== undefined && base !== '//') {
     // A file above the source base would land beside the title instead of inside it, and the
     // copied playlists' relative URIs could no longer reach it.
     if (!path.startsWith(base)) {
-      throw new UnsafeUriError(`${redactQuery(url)} is outside the source base ${base} (--source-base)`);
+      throw new UnsafeUriError(
+        `${redactQuery(url)} is outside the source base ${base} (--source-base)`,
+      );
     }
     path = path.slice(base.length - 1);
   }
@@ -51,7 +55,9 @@ export function assertSafeKey(key: string, url = key): void {
     joinDestKey('', key);
   } catch (err) {
     if (!(err instanceof UnsafeUriError)) throw err;
-    throw new UnsafeUriError(`destination key for ${visible(redactQuery(url))} refused: ${err.message}`);
+    throw new UnsafeUriError(
+      `destination key for ${visible(redactQuery(url))} refused: ${err.message}`,
+    );
   }
 }
 
@@ -109,5 +115,8 @@ export function redactQuery(url: string): string {
 
 /** Control characters made visible, so an error message cannot carry a raw NUL or newline. */
 function visible(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

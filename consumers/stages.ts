@@ -35,7 +35,7 @@ export type StageHostOptions = {
   fetchText?: FetchText;
   /** How long a consumer's liveness key lives without a heartbeat. */
   livenessTtlMs?: number;
-  /** Results read per aggregator batch; larger batches mean fewer script calls. */
+  /** Results entries read per aggregator batch (each holds up to a batch of files). */
   aggregatorBatchSize?: number;
 };
 
@@ -97,17 +97,19 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     const runtime = o.runtime ?? new LocalRuntime(config);
     closers.push(() => runtime.close());
     const h = transferHandler(deps, runtime);
+    // Each jobs entry is one batch of up to COLONY_BATCH_SIZE files. Read enough batches to fill
+    // every copy slot, and keep a second read in flight so that slots freed by a finished batch
+    // do not wait for the slowest file of its neighbours.
     await add('jobs', TRANSFER_GROUP, {
       handle: h.handle,
       beforeDeadLetter: h.beforeDeadLetter,
-      batchSize: config.batchSize,
-      // Enough batches in flight to keep every copy slot busy while a batch drains.
-      maxInFlight: Math.ceil(config.concurrency / config.batchSize) + 1,
+      batchSize: Math.max(1, Math.ceil(config.concurrency / config.batchSize)),
+      maxInFlight: 2,
     });
   }
   if (o.stages.includes('aggregator')) {
     const h = aggregatorHandler(deps);
-    await add('results', AGGREGATOR_GROUP, { handle: h.handle, batchSize: o.aggregatorBatchSize ?? 1000, maxInFlight: 1 });
+    await add('results', AGGREGATOR_GROUP, { handle: h.handle, batchSize: o.aggregatorBatchSize ?? 100, maxInFlight: 1 });
   }
 
   return {

@@ -1,5 +1,5 @@
 import type { Config } from '../schemas/config.js';
-import type { FileJob, FileResult } from '../schemas/events.js';
+import type { FileOutcome, JobFile } from '../schemas/events.js';
 import { copyBatch } from '../lambda/copy-batch.js';
 import type { Destination } from '../lambda/destinations/destination.js';
 import { openDestination } from '../lambda/destinations/open-destination.js';
@@ -14,7 +14,7 @@ export type ClassTarget = { dest: string; sourceBase?: string | undefined };
  * return the same per-file results, so the stage does not know which one it drives.
  */
 export interface TransferRuntime {
-  copy(jobs: readonly FileJob[], target: ClassTarget): Promise<FileResult[]>;
+  copy(files: readonly JobFile[], target: ClassTarget): Promise<FileOutcome[]>;
   close(): Promise<void>;
 }
 
@@ -33,7 +33,7 @@ export class LocalRuntime implements TransferRuntime {
     this.limiter = new Limiter(config.concurrency);
   }
 
-  async copy(jobs: readonly FileJob[], target: ClassTarget): Promise<FileResult[]> {
+  async copy(files: readonly JobFile[], target: ClassTarget): Promise<FileOutcome[]> {
     let dest = this.dests.get(target.dest);
     if (!dest) {
       dest = openDestination(target.dest, {
@@ -43,7 +43,7 @@ export class LocalRuntime implements TransferRuntime {
       this.dests.set(target.dest, dest);
     }
     return copyBatch(
-      jobs,
+      files,
       { source: this.source, dest, attempts: this.config.retryAttempts, timeoutMs: this.config.copyTimeoutMs },
       this.limiter,
     );

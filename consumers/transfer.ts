@@ -1,4 +1,4 @@
-import type { FileJob, FileResult } from '../schemas/events.js';
+import type { FileJobs, FileOutcome, FileResults } from '../schemas/events.js';
 import { SCHEMA_VERSION } from '../schemas/events.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import type { StageDeps } from './stage-deps.js';
@@ -6,10 +6,17 @@ import type { ClassTarget, TransferRuntime } from './transfer-runtime.js';
 
 export const TRANSFER_GROUP = 'transfer';
 
+/** From this delivery on, a batch of several files is split into one entry per file. */
+export const SPLIT_AT_DELIVERY = 3;
+
 /**
- * The transfer stage: copies a batch of jobs on the runtime and publishes one result per job.
- * Results are appended before the jobs are acked, so a crash in between repeats copies (which
- * are idempotent) and never loses one. A job for a class that has no state is poison: dead.
+ * The transfer stage: copies each batch of files on the runtime and publishes one results entry
+ * per batch, with an outcome per file. Results are appended before the batch is acked, so a crash
+ * in between repeats copies (which are idempotent) and never loses one.
+ *
+ * A batch that keeps coming back (its process died while copying it, again and again) is split
+ * into single-file entries, so that one poison file is dead-lettered alone instead of taking 99
+ * good files with it. A batch for a class that has no state is poison and goes to `dead`.
  */
 export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
   const targets = new Map<string, ClassTarget | null>();
@@ -26,38 +33,44 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
     return target;
   }
 
+  function resultsEntry(jobs: FileJobs, results: FileOutcome[]): FileResults {
+    return {
+      type: 'file-results', v: SCHEMA_VERSION, ...(jobs.traceparent ? { traceparent: jobs.traceparent } : {}),
+      classId: jobs.classId, run: jobs.run, results,
+    };
+  }
+
   return {
-    async handle(batch: Delivery<FileJob>[]): Promise<BatchVerdict> {
-      const byClass = new Map<string, Delivery<FileJob>[]>();
-      for (const d of batch) {
-        const list = byClass.get(d.event.classId);
-        if (list) list.push(d);
-        else byClass.set(d.event.classId, [d]);
-      }
+    async handle(batch: Delivery<FileJobs>[]): Promise<BatchVerdict> {
       const dead: { id: string; reason: string }[] = [];
-      const results: FileResult[] = [];
+      const results: FileResults[] = [];
+      const splits: FileJobs[] = [];
       await Promise.all(
-        [...byClass].map(async ([classId, deliveries]) => {
-          const target = await targetOf(classId);
-          if (!target) {
-            for (const d of deliveries) dead.push({ id: d.id, reason: `unknown class ${classId}` });
+        batch.map(async (d) => {
+          const jobs = d.event;
+          if (d.deliveries >= SPLIT_AT_DELIVERY && jobs.files.length > 1) {
+            for (const file of jobs.files) splits.push({ ...jobs, files: [file] });
             return;
           }
-          results.push(...(await runtime.copy(deliveries.map((d) => d.event), target)));
+          const target = await targetOf(jobs.classId);
+          if (!target) {
+            dead.push({ id: d.id, reason: `unknown class ${jobs.classId}` });
+            return;
+          }
+          results.push(resultsEntry(jobs, await runtime.copy(jobs.files, target)));
         }),
       );
+      if (splits.length) await deps.publisher.publish('jobs', splits);
       if (results.length) await deps.publisher.publish('results', results);
       return { dead };
     },
-    /** A job that kept stalling is failed with the reason, so its class still ends. */
-    async beforeDeadLetter(d: Delivery<FileJob>, reason: string): Promise<void> {
-      const failed: FileResult = {
-        type: 'file-result', v: SCHEMA_VERSION,
-        ...(d.event.traceparent ? { traceparent: d.event.traceparent } : {}),
-        classId: d.event.classId, ordinal: d.event.ordinal, key: d.event.key, attempts: d.deliveries,
-        status: 'failed', reason: `dead-lettered: ${reason}`, code: 'E_DEAD_LETTER',
-      };
-      await deps.publisher.publish('results', [failed]);
+    /** A batch that kept stalling is failed file by file with the reason, so its class still ends. */
+    async beforeDeadLetter(d: Delivery<FileJobs>, reason: string): Promise<void> {
+      const failed: FileOutcome[] = d.event.files.map((f) => ({
+        ordinal: f.ordinal, key: f.key, attempts: d.deliveries, status: 'failed',
+        reason: `dead-lettered: ${reason}`, code: 'E_DEAD_LETTER',
+      }));
+      await deps.publisher.publish('results', [resultsEntry(d.event, failed)]);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { FileJob, FileResult } from '../schemas/events.js';
+import type { FileOutcome, JobFile } from '../schemas/events.js';
 import { copyFile, type CopyOptions } from './copy-file.js';
 import type { Limiter } from './limiter.js';
 
@@ -7,9 +7,9 @@ import type { Limiter } from './limiter.js';
  * The same code runs in the local runtime and in the Lambda handler.
  */
 export async function copyBatch(
-  jobs: readonly FileJob[],
+  jobs: readonly JobFile[],
   options: CopyOptions,
   limiter: Limiter,
-): Promise<FileResult[]> {
+): Promise<FileOutcome[]> {
   return Promise.all(jobs.map((job) => limiter.run(() => copyFile(job, options))));
 }

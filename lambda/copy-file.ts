@@ -1,4 +1,4 @@
-import type { FileJob, FileResult } from '../schemas/events.js';
+import type { FileOutcome, JobFile } from '../schemas/events.js';
 import { ColonyError, describeError } from '../schemas/errors.js';
 import type { Destination } from './destinations/destination.js';
 import { contentTypeFor } from './destinations/open-destination.js';
@@ -27,17 +27,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Copies one file, streaming, verified by the destination (byte count against the source's
  * Content-Length, MD5 sent with the upload). Transient faults are retried with exponential
  * backoff and full jitter; permanent ones (403, 404, an unsafe key) fail at once. Never throws:
- * every outcome is a FileResult, so a batch reports exactly which files failed.
+ * every outcome is a FileOutcome, so a batch reports exactly which files failed.
  */
-export async function copyFile(job: FileJob, o: CopyOptions): Promise<FileResult> {
-  const base = {
-    type: 'file-result' as const,
-    v: job.v,
-    ...(job.traceparent ? { traceparent: job.traceparent } : {}),
-    classId: job.classId,
-    ordinal: job.ordinal,
-    key: job.key,
-  };
+export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcome> {
+  const base = { ordinal: job.ordinal, key: job.key };
   let attempt = 0;
   for (;;) {
     attempt++;

@@ -23,6 +23,7 @@ export const ClassState = z.object({
   skipped: count,
   failed: count,
   bytes: count,
+  run: count,
   revision: count,
   published: count,
 });

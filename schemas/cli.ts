@@ -32,7 +32,12 @@ export type TransferOptions = z.infer<typeof TransferOptions>;
 /** `colony serve [--stages a,b] [--port N]` */
 export const ServeOptions = z.object({
   stages: z.array(z.enum(['crawler', 'transfer', 'aggregator'])).min(1),
-  port: positiveInt('port').pipe(z.number().max(65535)).optional(),
+  port: z
+    .string()
+    .regex(/^\d+$/, '--port expects a port number')
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(65535, '--port expects a port number up to 65535'))
+    .optional(),
 });
 export type ServeOptions = z.infer<typeof ServeOptions>;
 

@@ -31,6 +31,9 @@ export const DestUrl = z
   .string()
   .refine((s) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(s), 'an s3://bucket/prefix or file:///abs/dir URL');
 
+/** The run of a class: bumped when a new version of a finished class is requested. */
+const run = z.number().int().positive();
+
 /** A class to copy: from the webhook, the scanner or the CLI. */
 export const ClassRequested = z.object({
   ...envelope,
@@ -45,34 +48,49 @@ export const ClassRequested = z.object({
   dest: DestUrl.optional(),
   /** Leading path of the source URL to drop from destination keys. */
   sourceBase: z.string().max(2048).optional(),
+  /** The class run this request started (see FileJobs.run). */
+  run,
   requestedAt: z.number().int(),
 });
 export type ClassRequested = z.infer<typeof ClassRequested>;
 
-/** One file of a class, to be copied. `ordinal` is stable for the class: the crawl order. */
-export const FileJob = z.object({
-  ...envelope,
-  type: z.literal('file-job'),
-  classId: ClassId,
+/** One file of a class: `ordinal` is stable for the class (the crawl order). */
+export const JobFile = z.object({
   ordinal: z.number().int().nonnegative(),
+  /** The URL to fetch, query kept. */
   url: httpOrS3Url,
+  /** The destination key below the destination prefix, query dropped. */
   key: z.string().min(1).max(1024),
 });
-export type FileJob = z.infer<typeof FileJob>;
+export type JobFile = z.infer<typeof JobFile>;
 
-const resultCommon = {
+/** Most files in one jobs or results entry. */
+export const MAX_FILES_PER_ENTRY = 1000;
+
+/**
+ * A batch of files of one class to copy: one entry on `jobs`. Files travel in batches so that
+ * the orchestration costs one stream entry per batch, not per file; each file keeps its own
+ * outcome in the results.
+ */
+export const FileJobs = z.object({
   ...envelope,
-  type: z.literal('file-result'),
+  type: z.literal('file-jobs'),
   classId: ClassId,
+  run,
+  files: z.array(JobFile).min(1).max(MAX_FILES_PER_ENTRY),
+});
+export type FileJobs = z.infer<typeof FileJobs>;
+
+const outcomeCommon = {
   ordinal: z.number().int().nonnegative(),
   key: z.string().min(1).max(1024),
   attempts: z.number().int().positive(),
 };
 
 /** The outcome of one file: the same type from the local runtime and from Lambda. */
-export const FileResult = z.discriminatedUnion('status', [
+export const FileOutcome = z.discriminatedUnion('status', [
   z.object({
-    ...resultCommon,
+    ...outcomeCommon,
     status: z.literal('copied'),
     bytes: z.number().int().nonnegative(),
     /** Hex MD5 of the bytes written, as sent to the destination. */
@@ -80,18 +98,29 @@ export const FileResult = z.discriminatedUnion('status', [
     etag: z.string().optional(),
   }),
   z.object({
-    ...resultCommon,
+    ...outcomeCommon,
+    /** Already at the destination with the same size and checksum. */
     status: z.literal('skipped'),
     bytes: z.number().int().nonnegative(),
   }),
   z.object({
-    ...resultCommon,
+    ...outcomeCommon,
     status: z.literal('failed'),
     reason: z.string().max(2000),
     code: z.string(),
   }),
 ]);
-export type FileResult = z.infer<typeof FileResult>;
+export type FileOutcome = z.infer<typeof FileOutcome>;
+
+/** The outcomes of a batch of files of one class: one entry on `results`. */
+export const FileResults = z.object({
+  ...envelope,
+  type: z.literal('file-results'),
+  classId: ClassId,
+  run,
+  results: z.array(FileOutcome).min(1).max(MAX_FILES_PER_ENTRY),
+});
+export type FileResults = z.infer<typeof FileResults>;
 
 export const Failure = z.object({ path: z.string(), reason: z.string() });
 export type Failure = z.infer<typeof Failure>;
@@ -111,6 +140,7 @@ export const ClassOutcome = z.object({
   failures: z.array(Failure),
   startedAt: z.number().int(),
   finishedAt: z.number().int(),
+  run,
   /** Bumped each time the class completes again (after a dead letter is retried, say). */
   revision: z.number().int().positive(),
 });
@@ -134,8 +164,8 @@ export type DeadLetter = z.infer<typeof DeadLetter>;
 /** The schema of each logical stream, used on write and on read. */
 export const StreamSchemas = {
   classes: ClassRequested,
-  jobs: FileJob,
-  results: FileResult,
+  jobs: FileJobs,
+  results: FileResults,
   outcomes: ClassOutcome,
   dead: DeadLetter,
 } as const;

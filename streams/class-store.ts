@@ -1,5 +1,5 @@
 import { ClassState } from '../schemas/class-state.js';
-import type { Failure, FileResult } from '../schemas/events.js';
+import type { Failure, FileResults } from '../schemas/events.js';
 import { ScriptError } from '../schemas/errors.js';
 import type { Keys } from './keys.js';
 import { ScriptCode, type ColonyRedis } from './scripts.js';
@@ -15,10 +15,21 @@ export type NewClass = {
   title?: string | undefined;
 };
 
+export type RequestAnswer = {
+  /** new: a new run was created; duplicate: this class and version were requested before;
+   * conflict: another version of the class is being transferred. */
+  kind: 'new' | 'duplicate' | 'conflict';
+  status: string;
+  eventId: string;
+  run: number;
+};
+
 export type RecordOutcome = {
   classId: string;
   /** False when the class has no registered crawl: the results are for an unknown class. */
   known: boolean;
+  /** True when the results belong to an earlier run of the class and were not counted. */
+  stale: boolean;
   counted: number;
   ignored: number;
 };
@@ -33,17 +44,22 @@ export class ClassStore {
     private readonly keys: Keys,
   ) {}
 
-  /** Creates the class if it is new; returns whether it was, with the class's status and event id. */
-  async request(c: NewClass, now = Date.now()): Promise<{ created: boolean; status: string; eventId: string }> {
+  /** Requests a class run, idempotently per (class, version). */
+  async request(c: NewClass, now = Date.now()): Promise<RequestAnswer> {
     const pairs: string[] = [
       'classId', c.classId, 'manifestUrl', c.manifestUrl, 'dest', c.dest,
       'sourceBase', c.sourceBase ?? '', 'status', 'queued', 'eventId', c.eventId,
       'traceparent', c.traceparent, 'version', c.version ?? '', 'title', c.title ?? '',
       'requestedAt', String(now),
     ];
-    const [created, status, eventId] = await this.redis.requestClass(this.keys.classMeta(c.classId), ...pairs);
-    if (created === 1) await this.redis.zadd(this.keys.classIndex(), 'NX', now, c.classId);
-    return { created: created === 1, status, eventId };
+    const id = c.classId;
+    const [code, status, eventId, run] = await this.redis.requestClass(
+      this.keys.classMeta(id), this.keys.classDone(id), this.keys.classFailures(id), this.keys.classEvents(id),
+      c.version ?? '', c.eventId, ...pairs,
+    );
+    if (code === ScriptCode.NewRun) await this.redis.zadd(this.keys.classIndex(), 'NX', now, id);
+    const kind = code === ScriptCode.NewRun ? 'new' : code === ScriptCode.OtherVersionInFlight ? 'conflict' : 'duplicate';
+    return { kind, status, eventId, run: Number(run) };
   }
 
   async get(classId: string): Promise<ClassState | undefined> {
@@ -62,35 +78,37 @@ export class ClassStore {
     await this.redis.hset(this.keys.classMeta(classId), 'crawled', '1');
   }
 
-  /** Counts results, each file once, with one script call per class in one pipeline. */
-  async record(results: readonly FileResult[]): Promise<RecordOutcome[]> {
-    const byClass = new Map<string, FileResult[]>();
-    for (const r of results) {
-      const list = byClass.get(r.classId);
-      if (list) list.push(r);
-      else byClass.set(r.classId, [r]);
-    }
+  /** Counts results, each file once: one script call per results entry, all in one pipeline. */
+  async record(entries: readonly FileResults[]): Promise<RecordOutcome[]> {
     const pipeline = this.redis.pipeline() as unknown as ColonyRedis;
     const now = Date.now();
-    for (const [classId, list] of byClass) {
-      const args: (string | number)[] = [];
-      for (const r of list) {
-        args.push(
-          r.ordinal, r.status, r.status === 'failed' ? 0 : r.bytes, r.key,
-          r.status === 'failed' ? r.reason : '',
-        );
+    for (const e of entries) {
+      let packed = '';
+      let failures: Record<string, { path: string; reason: string }> | undefined;
+      for (const r of e.results) {
+        if (r.status === 'failed') {
+          packed += `${r.ordinal}:f:0,`;
+          (failures ??= {})[r.ordinal] = { path: r.key, reason: r.reason };
+        } else {
+          packed += `${r.ordinal}:${r.status === 'copied' ? 'c' : 's'}:${r.bytes},`;
+        }
       }
       void pipeline.recordResults(
-        this.keys.classMeta(classId), this.keys.classDone(classId), this.keys.classFailures(classId),
-        now, ...args,
+        this.keys.classMeta(e.classId), this.keys.classDone(e.classId), this.keys.classFailures(e.classId),
+        now, e.run, packed, failures ? JSON.stringify(failures) : '{}',
       );
     }
-    const replies = ((await (pipeline as unknown as { exec(): Promise<[Error | null, unknown][]> }).exec()) ?? []);
-    const classIds = [...byClass.keys()];
+    const replies = (await (pipeline as unknown as { exec(): Promise<[Error | null, unknown][]> }).exec()) ?? [];
     return replies.map(([err, reply], i) => {
       if (err) throw new ScriptError(`recording results failed: ${err.message}`);
       const [code, counted, ignored] = reply as [number, number, number];
-      return { classId: classIds[i]!, known: code !== ScriptCode.ClassNotRegistered, counted, ignored };
+      return {
+        classId: entries[i]!.classId,
+        known: code !== ScriptCode.ClassNotRegistered,
+        stale: code === ScriptCode.StaleRun,
+        counted,
+        ignored,
+      };
     });
   }
 
@@ -100,6 +118,11 @@ export class ClassStore {
     return Object.entries(raw)
       .sort(([a], [b]) => Number(a) - Number(b))
       .map(([, v]) => JSON.parse(v) as Failure);
+  }
+
+  /** Claims the publication of the class's current outcome; 0 when there is nothing to claim. */
+  async claimOutcome(classId: string, leaseMs = 30_000): Promise<number> {
+    return this.redis.claimOutcome(this.keys.classMeta(classId), Date.now(), leaseMs);
   }
 
   /** Records that the outcome of `revision` is on the outcomes stream. */

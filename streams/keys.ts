@@ -53,6 +53,11 @@ export class Keys {
     return `${this.prefix}:{class:${classId}}:failures`;
   }
 
+  /** Hash version -> event id of every request of the class: what deduplicates webhooks. */
+  classEvents(classId: string): string {
+    return `${this.prefix}:{class:${classId}}:events`;
+  }
+
   /** Sorted set of every class id, scored by the time it was first requested. */
   classIndex(): string {
     return `${this.prefix}:index:classes`;

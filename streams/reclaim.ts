@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { ColonyRedis } from './scripts.js';
 import type { Liveness } from './liveness.js';
 
 /** A raw entry as Redis returns it: id and flat fields. */
 export type RawEntry = [id: string, fields: string[]];
 
-type Target = { redis: Redis; key: string; group: string; consumer: string };
+type Target = { redis: ColonyRedis; key: string; group: string; consumer: string };
 
 /**
  * Claims entries idle past the visibility timeout (XAUTOCLAIM), one page from `cursor`.
@@ -61,7 +61,7 @@ export async function claimFromDeadConsumers(
   for (const [i, c] of others.entries()) {
     if (alive[i]) continue;
     if (c.pending === 0) {
-      await t.redis.call('XGROUP', 'DELCONSUMER', t.key, t.group, c.name);
+      await t.redis.deleteIdleConsumer(t.key, t.group, c.name);
       continue;
     }
     if (claimed.length >= count) continue;

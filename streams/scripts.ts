@@ -1,29 +1,40 @@
 import type { Redis } from 'ioredis';
+import { claimOutcome1 } from './scripts/claim-outcome-1.js';
 import { deadLetter2 } from './scripts/dead-letter-2.js';
+import { deleteIdleConsumer1 } from './scripts/delete-idle-consumer-1.js';
 import { recordResults3 } from './scripts/record-results-3.js';
 import { registerCrawl1 } from './scripts/register-crawl-1.js';
-import { requestClass1 } from './scripts/request-class-1.js';
+import { requestClass4 } from './scripts/request-class-4.js';
 
 /** A Redis connection with colony's Lua scripts as commands (EVALSHA with EVAL fallback). */
 export interface ColonyRedis extends Redis {
   deadLetter(source: string, dead: string, group: string, id: string, ...fields: string[]): Promise<string | 0>;
-  requestClass(meta: string, ...pairs: string[]): Promise<[number, string, string]>;
+  deleteIdleConsumer(stream: string, group: string, consumer: string): Promise<0 | 1>;
+  requestClass(
+    meta: string, done: string, failures: string, events: string, version: string, eventId: string, ...pairs: string[]
+  ): Promise<[number, string, string, number]>;
   registerCrawl(meta: string, total: number, now: number): Promise<number>;
   recordResults(
-    meta: string,
-    done: string,
-    failures: string,
-    now: number,
-    ...results: (string | number)[]
+    meta: string, done: string, failures: string, now: number, run: number, packed: string, failuresJson: string,
   ): Promise<[number, number, number]>;
+  claimOutcome(meta: string, now: number, leaseMs: number): Promise<number>;
 }
 
 /** Script return codes, named once. */
-export const ScriptCode = { Ok: 0, ClassNotRegistered: -1 } as const;
+export const ScriptCode = {
+  Ok: 0,
+  ClassNotRegistered: -1,
+  StaleRun: -2,
+  Duplicate: 0,
+  NewRun: 1,
+  OtherVersionInFlight: 2,
+} as const;
 
 export function defineScripts(redis: Redis): void {
   redis.defineCommand('deadLetter', { numberOfKeys: 2, lua: deadLetter2 });
-  redis.defineCommand('requestClass', { numberOfKeys: 1, lua: requestClass1 });
+  redis.defineCommand('deleteIdleConsumer', { numberOfKeys: 1, lua: deleteIdleConsumer1 });
+  redis.defineCommand('requestClass', { numberOfKeys: 4, lua: requestClass4 });
   redis.defineCommand('registerCrawl', { numberOfKeys: 1, lua: registerCrawl1 });
   redis.defineCommand('recordResults', { numberOfKeys: 3, lua: recordResults3 });
+  redis.defineCommand('claimOutcome', { numberOfKeys: 1, lua: claimOutcome1 });
 }

@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import { ServeOptions } from '../../schemas/cli.js';
 import { UsageError } from '../../schemas/errors.js';
 import type { Config } from '../../schemas/config.js';
@@ -7,6 +6,7 @@ import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
+import { startServiceHttp, type ServiceHttp } from '../http-server.js';
 
 export const serveHelp = `Usage: colony serve [--stages crawler,transfer,aggregator] [--port N]
 
@@ -16,7 +16,8 @@ consumer group, and work held by a process that dies is claimed by the others.
 
 Options:
   --stages <list>   comma-separated subset of: ${STAGE_NAMES.join(', ')}
-  --port <n>        serve GET /healthz on this port (127.0.0.1 unless COLONY_HOST is set)
+  --port <n>        serve the webhook (POST /hooks/class-completed) and GET /healthz on this
+                    port, on 127.0.0.1 unless COLONY_HOST says otherwise (0 picks a free port)
   -h, --help        this help
 
 On SIGTERM the process stops taking work, finishes or hands back what it holds, and exits.`;
@@ -33,24 +34,25 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
   const host = await startStages({ config, stages: opts.stages, logger });
   logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
 
-  const http = opts.port
-    ? createServer(async (req, res) => {
-        if (req.url === '/healthz') {
-          const ok = await host.redis.ping().then(() => true, () => false);
-          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok, redis: ok, consumer: host.consumer, stages: opts.stages }));
-          return;
-        }
-        res.writeHead(404).end();
-      }).listen(opts.port, process.env.COLONY_HOST ?? '127.0.0.1')
-    : undefined;
+  let http: ServiceHttp | undefined;
+  if (opts.port !== undefined) {
+    if (!config.webhookSecret) {
+      logger.warn('COLONY_WEBHOOK_SECRET is not set: the webhook accepts unsigned requests');
+    }
+    if (!config.dest) logger.warn('COLONY_DEST is not set: webhook classes cannot be enqueued');
+    http = await startServiceHttp({
+      port: opts.port, host: process.env.COLONY_HOST ?? '127.0.0.1', redis: host.redis, deps: host.deps,
+      info: { consumer: host.consumer, stages: opts.stages },
+    });
+    logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);
+  }
 
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
   logger.info('stopping: finishing or handing back held work');
-  http?.close();
+  await http?.close();
   await host.stop();
   logger.info('stopped');
   return 0;

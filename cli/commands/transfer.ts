@@ -75,7 +75,11 @@ export async function transferCommand(args: string[], baseConfig: Config): Promi
     for (const manifestUrl of opts.manifests) {
       const classId = classIdFor(manifestUrl, opts.dest);
       if (!ids.includes(classId)) ids.push(classId);
-      await requestClass(classes, publisher, { classId, manifestUrl, dest: opts.dest, sourceBase: opts.sourceBase });
+      // A class left queued by an earlier run is enqueued again at once: that run is over, and a
+      // duplicate entry costs nothing.
+      await requestClass(
+        classes, publisher, { classId, manifestUrl, dest: opts.dest, sourceBase: opts.sourceBase }, { presumeLostAfterMs: 0 },
+      );
     }
     let states: (ClassState | undefined)[] = [];
     for (;;) {

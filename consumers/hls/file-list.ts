@@ -1,7 +1,7 @@
 import { CrawlError } from '../../schemas/errors.js';
 
 export type FileKind =
-  | 'playlist' | 'segment' | 'init' | 'key' | 'part' | 'preload-hint' | 'session-data' | 'asset-list';
+  'playlist' | 'segment' | 'init' | 'key' | 'part' | 'preload-hint' | 'session-data' | 'asset-list';
 
 export type ClassFile = {
   /** The URL to fetch, query kept. */

@@ -15,12 +15,29 @@ import { VariableScope, type Definitions } from './variables.js';
  *   `unknown` (a URI attribute of a tag this scanner does not know).
  */
 export type ReferenceRole =
-  | 'variant' | 'rendition' | 'i-frame-playlist' | 'image-playlist' | 'interstitial-asset'
-  | 'segment' | 'init' | 'key' | 'session-key' | 'session-data' | 'part' | 'preload-hint' | 'asset-list'
-  | 'content-steering' | 'rendition-report' | 'unknown';
+  | 'variant'
+  | 'rendition'
+  | 'i-frame-playlist'
+  | 'image-playlist'
+  | 'interstitial-asset'
+  | 'segment'
+  | 'init'
+  | 'key'
+  | 'session-key'
+  | 'session-data'
+  | 'part'
+  | 'preload-hint'
+  | 'asset-list'
+  | 'content-steering'
+  | 'rendition-report'
+  | 'unknown';
 
 export const PLAYLIST_ROLES: ReadonlySet<ReferenceRole> = new Set([
-  'variant', 'rendition', 'i-frame-playlist', 'image-playlist', 'interstitial-asset',
+  'variant',
+  'rendition',
+  'i-frame-playlist',
+  'image-playlist',
+  'interstitial-asset',
 ]);
 
 export type Reference = {
@@ -57,19 +74,28 @@ export type ListOptions = {
   imports?: Definitions;
 };
 
-const MULTIVARIANT_TAGS = new Set([
-  'EXT-X-STREAM-INF', 'EXT-X-MEDIA', 'EXT-X-I-FRAME-STREAM-INF', 'EXT-X-IMAGE-STREAM-INF',
-  'EXT-X-SESSION-DATA', 'EXT-X-SESSION-KEY', 'EXT-X-CONTENT-STEERING',
-]);
+const MULTIVARIANT_TAGS = new Set(
+  [
+    'EXT-X-STREAM-INF EXT-X-MEDIA EXT-X-I-FRAME-STREAM-INF EXT-X-IMAGE-STREAM-INF',
+    'EXT-X-SESSION-DATA EXT-X-SESSION-KEY EXT-X-CONTENT-STEERING',
+  ]
+    .join(' ')
+    .split(' '),
+);
 
 /** Tags whose URI attributes we know; any other tag with a `...URI=` attribute is `unknown`. */
 const KNOWN_TAGS = new Set([
-  ...MULTIVARIANT_TAGS, 'EXTM3U', 'EXTINF', 'EXT-X-VERSION', 'EXT-X-DEFINE', 'EXT-X-KEY', 'EXT-X-MAP',
-  'EXT-X-PART', 'EXT-X-PRELOAD-HINT', 'EXT-X-RENDITION-REPORT', 'EXT-X-DATERANGE', 'EXT-X-GAP',
-  'EXT-X-ENDLIST', 'EXT-X-SKIP', 'EXT-X-BYTERANGE', 'EXT-X-TARGETDURATION', 'EXT-X-MEDIA-SEQUENCE',
-  'EXT-X-DISCONTINUITY', 'EXT-X-DISCONTINUITY-SEQUENCE', 'EXT-X-PROGRAM-DATE-TIME', 'EXT-X-PLAYLIST-TYPE',
-  'EXT-X-I-FRAMES-ONLY', 'EXT-X-PART-INF', 'EXT-X-SERVER-CONTROL', 'EXT-X-INDEPENDENT-SEGMENTS',
-  'EXT-X-START', 'EXT-X-BITRATE', 'EXT-X-TILES', 'EXT-X-ALLOW-CACHE',
+  ...MULTIVARIANT_TAGS,
+  ...[
+    'EXTM3U EXTINF EXT-X-VERSION EXT-X-DEFINE EXT-X-KEY EXT-X-MAP EXT-X-PART EXT-X-PRELOAD-HINT',
+    'EXT-X-RENDITION-REPORT EXT-X-DATERANGE EXT-X-GAP EXT-X-ENDLIST EXT-X-SKIP EXT-X-BYTERANGE',
+    'EXT-X-TARGETDURATION EXT-X-MEDIA-SEQUENCE EXT-X-DISCONTINUITY EXT-X-DISCONTINUITY-SEQUENCE',
+    'EXT-X-PROGRAM-DATE-TIME EXT-X-PLAYLIST-TYPE EXT-X-I-FRAMES-ONLY EXT-X-PART-INF',
+    'EXT-X-SERVER-CONTROL EXT-X-INDEPENDENT-SEGMENTS EXT-X-START EXT-X-BITRATE EXT-X-TILES',
+    'EXT-X-ALLOW-CACHE',
+  ]
+    .join(' ')
+    .split(' '),
 ]);
 
 /**
@@ -85,7 +111,11 @@ const KNOWN_TAGS = new Set([
  */
 export function listReferences(text: string, baseUrl: string, o: ListOptions = {}): PlaylistScan {
   const where = baseUrl;
-  const scope = new VariableScope(where, { requestUrl: o.requestUrl ?? baseUrl, finalUrl: baseUrl, imports: o.imports });
+  const scope = new VariableScope(where, {
+    requestUrl: o.requestUrl ?? baseUrl,
+    finalUrl: baseUrl,
+    imports: o.imports,
+  });
   const references: Reference[] = [];
   let pendingVariant: number | undefined;
   let pendingGap = false;
@@ -97,17 +127,29 @@ export function listReferences(text: string, baseUrl: string, o: ListOptions = {
   const fail = (line: number, why: string): never => {
     throw new CrawlError(`${redactQuery(where)} line ${line}: ${why}`);
   };
-  const add = (role: ReferenceRole, tag: string, line: number, uri: string, extra: Partial<Reference> = {}) => {
+  const add = (
+    role: ReferenceRole,
+    tag: string,
+    line: number,
+    uri: string,
+    extra: Partial<Reference> = {},
+  ) => {
     if (uri === '') fail(line, `${tag} has an empty URI`);
     references.push({ role, tag, line, uri, url: resolve(uri, baseUrl), ...extra });
   };
   /** The substituted value of an attribute that carries a URI; a repeated one is ambiguous. */
-  const uriAttr = (list: AttributeList, name: string, tag: string, line: number): string | undefined => {
+  const uriAttr = (
+    list: AttributeList,
+    name: string,
+    tag: string,
+    line: number,
+  ): string | undefined => {
     if (list.duplicates.includes(name)) fail(line, `${tag} gives ${name} more than once`);
     const a = list.attrs.get(name);
     return a === undefined ? undefined : scope.substitute(a.value, line);
   };
-  const plain = (list: AttributeList, name: string): string | undefined => list.attrs.get(name)?.value;
+  const plain = (list: AttributeList, name: string): string | undefined =>
+    list.attrs.get(name)?.value;
 
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
   for (let n = 0; n < lines.length; n++) {
@@ -146,7 +188,8 @@ export function listReferences(text: string, baseUrl: string, o: ListOptions = {
         const type = plain(list, 'TYPE');
         // Closed captions travel inside the video and may not have a URI; one that does is not
         // something a player would load.
-        if (uri !== undefined) add(type === 'CLOSED-CAPTIONS' ? 'unknown' : 'rendition', tag, line, uri, detailOf(type));
+        if (uri !== undefined)
+          add(type === 'CLOSED-CAPTIONS' ? 'unknown' : 'rendition', tag, line, uri, detailOf(type));
         break;
       }
       case 'EXT-X-I-FRAME-STREAM-INF':
@@ -170,7 +213,8 @@ export function listReferences(text: string, baseUrl: string, o: ListOptions = {
       case 'EXT-X-PART': {
         const list = parseAttributeList(rest);
         const uri = uriAttr(list, 'URI', tag, line);
-        if (uri !== undefined) add('part', tag, line, uri, plain(list, 'GAP') === 'YES' ? { gap: true } : {});
+        if (uri !== undefined)
+          add('part', tag, line, uri, plain(list, 'GAP') === 'YES' ? { gap: true } : {});
         break;
       }
       case 'EXT-X-PRELOAD-HINT': {
@@ -182,7 +226,8 @@ export function listReferences(text: string, baseUrl: string, o: ListOptions = {
       case 'EXT-X-CONTENT-STEERING': {
         const list = parseAttributeList(rest);
         const uri = uriAttr(list, 'SERVER-URI', tag, line);
-        if (uri !== undefined) add('content-steering', tag, line, uri, detailOf(plain(list, 'PATHWAY-ID')));
+        if (uri !== undefined)
+          add('content-steering', tag, line, uri, detailOf(plain(list, 'PATHWAY-ID')));
         break;
       }
       case 'EXT-X-DATERANGE': {
@@ -206,12 +251,14 @@ export function listReferences(text: string, baseUrl: string, o: ListOptions = {
         if (!KNOWN_TAGS.has(tag) && /(?:^|,)\s*[A-Z0-9-]*URI\s*=/.test(rest)) {
           const list = parseAttributeList(rest);
           for (const name of list.attrs.keys()) {
-            if (name.endsWith('URI')) add('unknown', tag, line, uriAttr(list, name, tag, line)!, { detail: name });
+            if (name.endsWith('URI'))
+              add('unknown', tag, line, uriAttr(list, name, tag, line)!, { detail: name });
           }
         }
     }
   }
-  if (pendingVariant !== undefined) fail(pendingVariant, 'EXT-X-STREAM-INF is not followed by a URI line');
+  if (pendingVariant !== undefined)
+    fail(pendingVariant, 'EXT-X-STREAM-INF is not followed by a URI line');
   if (multivariantTag !== undefined && mediaLine !== undefined) {
     fail(mediaLine, `a media segment in a multivariant playlist (it has ${multivariantTag})`);
   }

@@ -1,6 +1,6 @@
 import { CrawlError, UnsafeUriError } from '../../schemas/errors.js';
 import { assertSafeReference, redactQuery } from '../source-key.js';
-import type { Reference } from './references.js';
+import { PLAYLIST_ROLES, type Reference } from './references.js';
 
 /** A reference we will fetch (or list as a gap), or one we leave alone and say why. */
 export type Resolution = { url: string } | { skip: string };
@@ -29,26 +29,45 @@ export class UriPolicy {
    * @throws UnsafeUriError for a foreign origin, an unsupported scheme, credentials, a tricky
    *   spelling, or `..` climbing above the origin's root; CrawlError for a URI that does not parse.
    */
-  resolve(ref: Pick<Reference, 'role' | 'tag' | 'line' | 'uri' | 'url'>, base: string, o: { gap?: boolean } = {}): Resolution {
+  resolve(
+    ref: Pick<Reference, 'role' | 'tag' | 'line' | 'uri' | 'url'>,
+    base: string,
+    o: { gap?: boolean } = {},
+  ): Resolution {
     const at = `${ref.tag} at ${redactQuery(base)} line ${ref.line}`;
-    if (/^data:/i.test(ref.uri)) return { skip: 'data: URI: its content is inline in the playlist' };
+    if (/^data:/i.test(ref.uri)) {
+      // An inline key, init segment or session data travels inside the copied playlist; an inline
+      // playlist would hide the files it names, so it fails rather than lose them.
+      if (!PLAYLIST_ROLES.has(ref.role) && ref.role !== 'asset-list')
+        return { skip: 'data: URI: its content is inline in the playlist' };
+      throw new CrawlError(
+        `inline data: playlist in ${at} is not supported: the files it names could not be listed`,
+      );
+    }
     assertSafeReference(ref.uri, at);
-    if (ref.url === undefined) throw new CrawlError(`unparseable URI ${JSON.stringify(redactQuery(ref.uri))} in ${at}`);
+    if (ref.url === undefined)
+      throw new CrawlError(`unparseable URI ${JSON.stringify(redactQuery(ref.uri))} in ${at}`);
     const url = new URL(ref.url);
     if (!FETCHABLE.has(url.protocol)) {
       // skd:// (FairPlay) and other key-system URIs name a key the DRM client asks its server
       // for: there is no file to copy.
-      if (KEY_ROLES.has(ref.role)) return { skip: `${url.protocol} key URI is not fetchable (a DRM key system)` };
-      throw new UnsafeUriError(`${url.protocol} URI ${JSON.stringify(redactQuery(ref.uri))} in ${at} is not supported (http, https or s3 only)`);
+      if (KEY_ROLES.has(ref.role))
+        return { skip: `${url.protocol} key URI is not fetchable (a DRM key system)` };
+      throw new UnsafeUriError(
+        `${url.protocol} URI ${JSON.stringify(redactQuery(ref.uri))} in ${at} is not supported (http, https or s3 only)`,
+      );
     }
     if (url.username || url.password) throw new UnsafeUriError(`URI in ${at} carries credentials`);
     if (climbsAboveRoot(ref.uri, base)) {
-      throw new UnsafeUriError(`URI ${JSON.stringify(redactQuery(ref.uri))} in ${at} climbs above the origin's root with ..`);
+      throw new UnsafeUriError(
+        `URI ${JSON.stringify(redactQuery(ref.uri))} in ${at} climbs above the origin's root with ..`,
+      );
     }
     url.hash = '';
     if (!o.gap && !this.allows(url.href)) {
       const origin = originOf(url.href);
-      if (OPTIONAL_ROLES.has(ref.role)) return { skip: `interstitial on another origin (${origin}), not copied` };
+      if (OPTIONAL_ROLES.has(ref.role))
+        return { skip: `interstitial on another origin (${origin}), not copied` };
       throw new UnsafeUriError(
         `${redactQuery(url.href)} (${at}) is on ${origin}, outside the allowed origins (COLONY_ALLOWED_ORIGINS)`,
       );

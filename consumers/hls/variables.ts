@@ -51,7 +51,8 @@ export class VariableScope {
     }
     const kind = kinds[0]!;
     const name = attrs.get(kind)!.value;
-    if (!NAME.test(name)) this.fail(line, `EXT-X-DEFINE ${kind} ${JSON.stringify(name)} is not a valid variable name`);
+    if (!NAME.test(name))
+      this.fail(line, `EXT-X-DEFINE ${kind} ${JSON.stringify(name)} is not a valid variable name`);
     if (this.defs.has(name)) this.fail(line, `EXT-X-DEFINE defines ${name} twice`);
     let value: string | undefined;
     if (kind === 'NAME') {
@@ -61,12 +62,18 @@ export class VariableScope {
       this.importedAt ??= line;
       value = this.o.imports?.get(name);
       if (value === undefined) {
-        this.fail(line, `EXT-X-DEFINE IMPORT=${name}: no multivariant playlist above this one defines ${name}`);
+        this.fail(
+          line,
+          `EXT-X-DEFINE IMPORT=${name}: no multivariant playlist above this one defines ${name}`,
+        );
       }
     } else {
       value = queryParam(this.o.requestUrl, name) ?? queryParam(this.o.finalUrl, name);
       if (value === undefined || value === '') {
-        this.fail(line, `EXT-X-DEFINE QUERYPARAM=${name}: the playlist's URL has no query parameter ${name}`);
+        this.fail(
+          line,
+          `EXT-X-DEFINE QUERYPARAM=${name}: the playlist's URL has no query parameter ${name}`,
+        );
       }
     }
     this.defs.set(name, value!);
@@ -77,7 +84,8 @@ export class VariableScope {
     if (!text.includes('{$')) return text;
     return text.replace(REFERENCE, (_, name: string) => {
       const value = this.defs.get(name);
-      if (value === undefined) this.fail(line, `{$${name}} is used but no EXT-X-DEFINE before it defines ${name}`);
+      if (value === undefined)
+        this.fail(line, `{$${name}} is used but no EXT-X-DEFINE before it defines ${name}`);
       return value!;
     });
   }

@@ -1,6 +1,7 @@
 /**
- * Moves one entry to a dead-letter stream, atomically: the entry is acked on its source stream
- * and appended to `dead` in one step, so it can neither vanish nor be dead-lettered twice.
+ * Moves one entry to a dead-letter stream, atomically: the entry is appended to `dead` and acked
+ * on its source stream in one step, so it can neither vanish nor be dead-lettered twice. The
+ * append comes first: Lua does not undo earlier writes when a later command fails.
  *
  * KEYS[1] source stream   KEYS[2] dead-letter stream (same hash slot)
  * ARGV[1] group           ARGV[2] entry id           ARGV[3..] fields of the dead-letter entry
@@ -9,8 +10,11 @@
  * consumer acked it already), in which case nothing is written.
  */
 export const deadLetter2 = `
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 then
   return 0
 end
-return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return id
 `;

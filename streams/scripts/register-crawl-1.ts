@@ -13,7 +13,8 @@ local existing = redis.call('HGET', KEYS[1], 'total')
 if existing then
   return tonumber(existing)
 end
+-- revision is left alone: it counts outcomes across runs, so a new run's outcome is a new one.
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'done', 0, 'copied', 0, 'skipped', 0,
-  'failed', 0, 'bytes', 0, 'status', 'transferring', 'crawledAt', ARGV[2], 'revision', 0)
+  'failed', 0, 'bytes', 0, 'status', 'transferring', 'crawledAt', ARGV[2])
 return tonumber(ARGV[1])
 `;

@@ -4,14 +4,22 @@ import { walkClass, type WalkOptions } from '../../consumers/hls-walk.js';
 import { httpFetcher, media, playlist, startRouteOrigin, type Route } from './hls-origin.js';
 
 /** Serves `routes` on loopback, walks `entry`, and hands back the result and the origin. */
-async function walk(t: TestContext, routes: Record<string, Route>, entry: string, options: Partial<WalkOptions> = {}) {
+async function walk(
+  t: TestContext,
+  routes: Record<string, Route>,
+  entry: string,
+  options: Partial<WalkOptions> = {},
+) {
   const origin = await startRouteOrigin(routes);
   const http = httpFetcher();
   t.after(async () => {
     await http.close();
     await origin.close();
   });
-  const result = await walkClass(`${origin.url}${entry}`, { fetchText: http.fetchText, ...options });
+  const result = await walkClass(`${origin.url}${entry}`, {
+    fetchText: http.fetchText,
+    ...options,
+  });
   const kinds = Object.fromEntries(result.files.map((f) => [f.key, f.kind]));
   return { result, origin, kinds, keys: result.files.map((f) => f.key) };
 }
@@ -49,10 +57,27 @@ test('session data, session keys, image and I-frame streams, renditions sharing 
       'seg1.m4s',
       '#EXT-X-ENDLIST',
     ),
-    '/t/video/iframes.m3u8': playlist('#EXT-X-TARGETDURATION:4', '#EXT-X-I-FRAMES-ONLY', '#EXT-X-MAP:URI="init.mp4"',
-      '#EXTINF:4,', '#EXT-X-BYTERANGE:500@0', 'seg0.m4s', '#EXTINF:4,', '#EXT-X-BYTERANGE:500@0', 'seg1.m4s', '#EXT-X-ENDLIST'),
-    '/t/images/index': playlist('#EXT-X-TARGETDURATION:60', '#EXT-X-TILES:RESOLUTION=64x36,LAYOUT=5x4,DURATION=3',
-      '#EXTINF:60,', 'tile0.jpg', '#EXTINF:60,', 'tile1.jpg', '#EXT-X-ENDLIST'),
+    '/t/video/iframes.m3u8': playlist(
+      '#EXT-X-TARGETDURATION:4',
+      '#EXT-X-I-FRAMES-ONLY',
+      '#EXT-X-MAP:URI="init.mp4"',
+      '#EXTINF:4,',
+      '#EXT-X-BYTERANGE:500@0',
+      'seg0.m4s',
+      '#EXTINF:4,',
+      '#EXT-X-BYTERANGE:500@0',
+      'seg1.m4s',
+      '#EXT-X-ENDLIST',
+    ),
+    '/t/images/index': playlist(
+      '#EXT-X-TARGETDURATION:60',
+      '#EXT-X-TILES:RESOLUTION=64x36,LAYOUT=5x4,DURATION=3',
+      '#EXTINF:60,',
+      'tile0.jpg',
+      '#EXTINF:60,',
+      'tile1.jpg',
+      '#EXT-X-ENDLIST',
+    ),
   };
 
   // Act
@@ -91,7 +116,12 @@ test('session data, session keys, image and I-frame streams, renditions sharing 
   assert.match(result.skipped[2]!.reason, /inline/);
   // Only playlists are fetched by the crawl, each once, although two variants name one.
   assert.deepEqual([...origin.requests].sort(), [
-    '/t/audio/stereo', '/t/audio/surround.m3u8', '/t/images/index', '/t/master.m3u8', '/t/video/iframes.m3u8', '/t/video/index.m3u8',
+    '/t/audio/stereo',
+    '/t/audio/surround.m3u8',
+    '/t/images/index',
+    '/t/master.m3u8',
+    '/t/video/iframes.m3u8',
+    '/t/video/index.m3u8',
   ]);
 });
 
@@ -123,13 +153,25 @@ test('LL-HLS parts, byte-range parts, preload hints, gap parts and rendition rep
 
   // Assess
   assert.deepEqual(keys, [
-    'll/index.m3u8', 'll/init.mp4', 'll/seg0.m4s', 'll/seg1.m4s', 'll/part1.3.m4s', 'll/part2.0.m4s', 'll/init2.mp4',
+    'll/index.m3u8',
+    'll/init.mp4',
+    'll/seg0.m4s',
+    'll/seg1.m4s',
+    'll/part1.3.m4s',
+    'll/part2.0.m4s',
+    'll/init2.mp4',
   ]);
   assert.equal(kinds['ll/part1.3.m4s'], 'part');
   assert.equal(kinds['ll/part2.0.m4s'], 'preload-hint');
   assert.equal(kinds['ll/init2.mp4'], 'init');
-  assert.deepEqual(result.gaps.map((g) => g.key), ['ll/part1.2.m4s']);
-  assert.deepEqual(result.skipped.map((s) => [s.tag, new URL(s.uri).pathname]), [['EXT-X-RENDITION-REPORT', '/audio/index.m3u8']]);
+  assert.deepEqual(
+    result.gaps.map((g) => g.key),
+    ['ll/part1.2.m4s'],
+  );
+  assert.deepEqual(
+    result.skipped.map((s) => [s.tag, new URL(s.uri).pathname]),
+    [['EXT-X-RENDITION-REPORT', '/audio/index.m3u8']],
+  );
 });
 
 test('EXT-X-DEFINE: every occurrence substituted, QUERYPARAM from the playlist URL, IMPORT from the multivariant playlist', async (t) => {
@@ -162,11 +204,19 @@ test('EXT-X-DEFINE: every occurrence substituted, QUERYPARAM from the playlist U
 
   // Assess
   assert.deepEqual(keys, [
-    'def/master.m3u8', 'def/media/subs/media.m3u8', 'def/media/subs/en0.vtt', 'def/media/v0.m3u8',
-    'def/media/chunk-init.mp4', 'def/media/chunk-0.m4s', 'def/media/chunk-1.m4s',
+    'def/master.m3u8',
+    'def/media/subs/media.m3u8',
+    'def/media/subs/en0.vtt',
+    'def/media/v0.m3u8',
+    'def/media/chunk-init.mp4',
+    'def/media/chunk-0.m4s',
+    'def/media/chunk-1.m4s',
   ]);
   const byKey = new Map(result.files.map((f) => [f.key, f.url]));
-  assert.equal(byKey.get('def/media/chunk-0.m4s'), `${origin.url}/def/media/chunk-0.m4s?token=s3cr3t`);
+  assert.equal(
+    byKey.get('def/media/chunk-0.m4s'),
+    `${origin.url}/def/media/chunk-0.m4s?token=s3cr3t`,
+  );
   assert.ok(origin.requests.includes('/def/media/v0.m3u8?token=s3cr3t'));
 });
 
@@ -175,10 +225,16 @@ test('EXT-X-GAP segments are listed as gaps, not as files, unless named without 
   const routes = {
     '/g/index.m3u8': playlist(
       '#EXT-X-TARGETDURATION:4',
-      '#EXTINF:4,', 's0.ts',
-      '#EXT-X-GAP', '#EXTINF:4,', 'missing.ts',
-      '#EXTINF:4,', 's2.ts',
-      '#EXT-X-GAP', '#EXTINF:4,', 's0.ts',
+      '#EXTINF:4,',
+      's0.ts',
+      '#EXT-X-GAP',
+      '#EXTINF:4,',
+      'missing.ts',
+      '#EXTINF:4,',
+      's2.ts',
+      '#EXT-X-GAP',
+      '#EXTINF:4,',
+      's0.ts',
       '#EXT-X-ENDLIST',
     ),
   };
@@ -204,12 +260,18 @@ test('interstitials: X-ASSET-URI and X-ASSET-LIST on the origin are copied, on a
       '#EXT-X-DATERANGE:ID="ad1",CLASS="com.apple.hls.interstitial",START-DATE="2024-01-01T00:00:02.000Z",X-ASSET-URI="/ads/promo/master.m3u8"',
       '#EXT-X-DATERANGE:ID="ad2",CLASS="com.apple.hls.interstitial",START-DATE="2024-01-01T00:00:04.000Z",X-ASSET-LIST="/ads/list.json?session=1"',
       `#EXT-X-DATERANGE:ID="ad3",CLASS="com.apple.hls.interstitial",START-DATE="2024-01-01T00:00:06.000Z",X-ASSET-URI="${foreign.url}/ad/master.m3u8"`,
-      '#EXTINF:4,', 's0.ts', '#EXTINF:4,', 's1.ts',
+      '#EXTINF:4,',
+      's0.ts',
+      '#EXTINF:4,',
+      's1.ts',
       '#EXT-X-ENDLIST',
     ),
     '/ads/promo/master.m3u8': playlist('#EXT-X-STREAM-INF:BANDWIDTH=1', 'v.m3u8'),
     '/ads/promo/v.m3u8': media('p0.ts'),
-    '/ads/list.json': { body: JSON.stringify({ ASSETS: [{ URI: 'bumper/index.m3u8', DURATION: 2 }] }), type: 'application/json' },
+    '/ads/list.json': {
+      body: JSON.stringify({ ASSETS: [{ URI: 'bumper/index.m3u8', DURATION: 2 }] }),
+      type: 'application/json',
+    },
     '/ads/bumper/index.m3u8': media('b0.ts'),
   };
 
@@ -218,12 +280,21 @@ test('interstitials: X-ASSET-URI and X-ASSET-LIST on the origin are copied, on a
 
   // Assess
   assert.deepEqual(kinds, {
-    'i/index.m3u8': 'playlist', 'i/s0.ts': 'segment', 'i/s1.ts': 'segment',
-    'ads/promo/master.m3u8': 'playlist', 'ads/list.json': 'asset-list', 'ads/promo/v.m3u8': 'playlist',
-    'ads/bumper/index.m3u8': 'playlist', 'ads/promo/p0.ts': 'segment', 'ads/bumper/b0.ts': 'segment',
+    'i/index.m3u8': 'playlist',
+    'i/s0.ts': 'segment',
+    'i/s1.ts': 'segment',
+    'ads/promo/master.m3u8': 'playlist',
+    'ads/list.json': 'asset-list',
+    'ads/promo/v.m3u8': 'playlist',
+    'ads/bumper/index.m3u8': 'playlist',
+    'ads/promo/p0.ts': 'segment',
+    'ads/bumper/b0.ts': 'segment',
   });
   assert.equal(result.skipped.length, 1);
-  assert.match(result.skipped[0]!.reason, /interstitial on another origin \(http:\/\/127\.0\.0\.2:\d+\)/);
+  assert.match(
+    result.skipped[0]!.reason,
+    /interstitial on another origin \(http:\/\/127\.0\.0\.2:\d+\)/,
+  );
   assert.deepEqual(foreign.requests, []);
 });
 
@@ -232,8 +303,10 @@ test('EXT-X-CONTENT-STEERING is reported, and its server is neither fetched nor 
   const routes = {
     '/cs/master.m3u8': playlist(
       '#EXT-X-CONTENT-STEERING:SERVER-URI="/steer/manifest.json?video=1",PATHWAY-ID="CDN-A"',
-      '#EXT-X-STREAM-INF:BANDWIDTH=1,PATHWAY-ID="CDN-A"', 'a/index.m3u8',
-      '#EXT-X-STREAM-INF:BANDWIDTH=1,PATHWAY-ID="CDN-B"', 'b/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=1,PATHWAY-ID="CDN-A"',
+      'a/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=1,PATHWAY-ID="CDN-B"',
+      'b/index.m3u8',
     ),
     '/cs/a/index.m3u8': media('s0.ts'),
     '/cs/b/index.m3u8': media('s0.ts'),
@@ -243,9 +316,19 @@ test('EXT-X-CONTENT-STEERING is reported, and its server is neither fetched nor 
   const { result, origin, keys } = await walk(t, routes, '/cs/master.m3u8');
 
   // Assess
-  assert.deepEqual(keys, ['cs/master.m3u8', 'cs/a/index.m3u8', 'cs/a/s0.ts', 'cs/b/index.m3u8', 'cs/b/s0.ts']);
+  assert.deepEqual(keys, [
+    'cs/master.m3u8',
+    'cs/a/index.m3u8',
+    'cs/a/s0.ts',
+    'cs/b/index.m3u8',
+    'cs/b/s0.ts',
+  ]);
   assert.deepEqual(result.steering, [
-    { serverUri: `${origin.url}/steer/manifest.json`, pathwayId: 'CDN-A', playlist: `${origin.url}/cs/master.m3u8` },
+    {
+      serverUri: `${origin.url}/steer/manifest.json`,
+      pathwayId: 'CDN-A',
+      playlist: `${origin.url}/cs/master.m3u8`,
+    },
   ]);
   assert.ok(!origin.requests.some((r) => r.startsWith('/steer')));
 });
@@ -254,8 +337,14 @@ test('redirects: children resolve against the final URL, and the playlist is key
   // Prepare
   const routes: Record<string, Route> = {
     '/r/master.m3u8': { location: '/real/master.m3u8', status: 302 },
-    '/real/master.m3u8': playlist('#EXT-X-STREAM-INF:BANDWIDTH=1', 'v0/index.m3u8', '#EXT-X-STREAM-INF:BANDWIDTH=2', 'v1.m3u8',
-      '#EXT-X-STREAM-INF:BANDWIDTH=3', 'also-v1.m3u8'),
+    '/real/master.m3u8': playlist(
+      '#EXT-X-STREAM-INF:BANDWIDTH=1',
+      'v0/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=2',
+      'v1.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=3',
+      'also-v1.m3u8',
+    ),
     '/real/v0/index.m3u8': media('s0.ts'),
     '/real/v1.m3u8': { location: '/store/v1/index.m3u8?sig=abc', status: 301 },
     '/real/also-v1.m3u8': { location: '/store/v1/index.m3u8?sig=abc', status: 307 },
@@ -267,12 +356,20 @@ test('redirects: children resolve against the final URL, and the playlist is key
 
   // Assess
   assert.deepEqual(kinds, {
-    'real/master.m3u8': 'playlist', 'real/v0/index.m3u8': 'playlist', 'store/v1/index.m3u8': 'playlist',
-    'real/v0/s0.ts': 'segment', 'store/v1/s0.ts': 'segment', 'store/v1/s1.ts': 'segment',
+    'real/master.m3u8': 'playlist',
+    'real/v0/index.m3u8': 'playlist',
+    'store/v1/index.m3u8': 'playlist',
+    'real/v0/s0.ts': 'segment',
+    'store/v1/s0.ts': 'segment',
+    'store/v1/s1.ts': 'segment',
   });
   assert.equal(result.manifestKey, 'real/master.m3u8');
   const byKey = new Map(result.files.map((f) => [f.key, f.url]));
-  assert.equal(byKey.get('real/master.m3u8'), `${origin.url}/r/master.m3u8`, 'fetched again through the URL it was named by');
+  assert.equal(
+    byKey.get('real/master.m3u8'),
+    `${origin.url}/r/master.m3u8`,
+    'fetched again through the URL it was named by',
+  );
   assert.equal(byKey.get('store/v1/index.m3u8'), `${origin.url}/real/v1.m3u8`);
 });
 
@@ -280,15 +377,23 @@ test('../ and absolute same-origin URIs, and byte ranges of one file, which is l
   // Prepare
   const routes: Record<string, Route> = {
     '/lib/t1/hls/master.m3u8': playlist(
-      '#EXT-X-STREAM-INF:BANDWIDTH=1', '../media/v0.m3u8',
-      '#EXT-X-STREAM-INF:BANDWIDTH=2', '/lib/t1/media/v1.m3u8?x=1',
+      '#EXT-X-STREAM-INF:BANDWIDTH=1',
+      '../media/v0.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=2',
+      '/lib/t1/media/v1.m3u8?x=1',
     ),
     '/lib/t1/media/v0.m3u8': playlist(
       '#EXT-X-TARGETDURATION:4',
       '#EXT-X-MAP:URI="../blobs/all.mp4",BYTERANGE="800@0"',
-      '#EXTINF:4,', '#EXT-X-BYTERANGE:1000@800', '../blobs/all.mp4',
-      '#EXTINF:4,', '#EXT-X-BYTERANGE:1000', '../blobs/all.mp4',
-      '#EXTINF:4,', '#EXT-X-BYTERANGE:1000', './../blobs/./all.mp4',
+      '#EXTINF:4,',
+      '#EXT-X-BYTERANGE:1000@800',
+      '../blobs/all.mp4',
+      '#EXTINF:4,',
+      '#EXT-X-BYTERANGE:1000',
+      '../blobs/all.mp4',
+      '#EXTINF:4,',
+      '#EXT-X-BYTERANGE:1000',
+      './../blobs/./all.mp4',
       '#EXT-X-ENDLIST',
     ),
     // An absolute URI on the manifest's own origin.
@@ -300,7 +405,11 @@ test('../ and absolute same-origin URIs, and byte ranges of one file, which is l
 
   // Assess
   assert.deepEqual(keys, [
-    'lib/t1/hls/master.m3u8', 'lib/t1/media/v0.m3u8', 'lib/t1/blobs/all.mp4', 'lib/t1/media/v1.m3u8', 'lib/t1/blobs/v1.ts',
+    'lib/t1/hls/master.m3u8',
+    'lib/t1/media/v0.m3u8',
+    'lib/t1/blobs/all.mp4',
+    'lib/t1/media/v1.m3u8',
+    'lib/t1/blobs/v1.ts',
   ]);
   const byKey = new Map(result.files.map((f) => [f.key, f.url]));
   assert.equal(byKey.get('lib/t1/blobs/v1.ts'), `${origin.url}/lib/t1/blobs/v1.ts`);
@@ -311,13 +420,27 @@ test('../ and absolute same-origin URIs, and byte ranges of one file, which is l
 test('a live playlist is copied as its current window when allowLive is set', async (t) => {
   // Prepare
   const routes = {
-    '/live/index.m3u8': playlist('#EXT-X-TARGETDURATION:4', '#EXT-X-MEDIA-SEQUENCE:120', '#EXTINF:4,', 's120.ts', '#EXTINF:4,', 's121.ts'),
+    '/live/index.m3u8': playlist(
+      '#EXT-X-TARGETDURATION:4',
+      '#EXT-X-MEDIA-SEQUENCE:120',
+      '#EXTINF:4,',
+      's120.ts',
+      '#EXTINF:4,',
+      's121.ts',
+      '#EXT-X-PART:DURATION=1,URI="p122.0.m4s"',
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p122.1.m4s"',
+    ),
   };
 
   // Act
   const { result, keys } = await walk(t, routes, '/live/index.m3u8', { allowLive: true });
 
   // Assess
-  assert.deepEqual(keys, ['live/index.m3u8', 'live/s120.ts', 'live/s121.ts']);
+  assert.deepEqual(keys, ['live/index.m3u8', 'live/s120.ts', 'live/s121.ts', 'live/p122.0.m4s']);
   assert.deepEqual(result.live, ['live/index.m3u8']);
+  // The preload hint names a part still being written: allowed to be absent.
+  assert.deepEqual(
+    result.gaps.map((g) => g.key),
+    ['live/p122.1.m4s'],
+  );
 });

@@ -5,7 +5,8 @@ import type { FetchText } from '../../consumers/hls-walk.js';
 
 /** What a path answers: a playlist body (served as HLS), a full response, or either made from the origin's URL. */
 export type Route = RouteAnswer | ((origin: string) => RouteAnswer);
-type RouteAnswer = string | { body?: string; status?: number; type?: string; location?: string; chunked?: boolean };
+type RouteAnswer =
+  string | { body?: string; status?: number; type?: string; location?: string; chunked?: boolean };
 
 export type RouteOrigin = {
   /** `http://host:port` */
@@ -19,7 +20,10 @@ export type RouteOrigin = {
  * A loopback origin for hand-written playlists: each route is keyed by path (query ignored);
  * anything else is a 404. `host` may be 127.0.0.2 for the "foreign host" of hostile tests.
  */
-export async function startRouteOrigin(routes: Record<string, Route>, host = '127.0.0.1'): Promise<RouteOrigin> {
+export async function startRouteOrigin(
+  routes: Record<string, Route>,
+  host = '127.0.0.1',
+): Promise<RouteOrigin> {
   const requests: string[] = [];
   let self = '';
   const server = createServer((req, res) => {
@@ -66,7 +70,13 @@ export function httpFetcher(maxBytes = 1 << 20): { fetchText: FetchText; close()
 
 /** A VOD media playlist naming `uris` as segments. */
 export function media(...uris: string[]): string {
-  return ['#EXTM3U', '#EXT-X-TARGETDURATION:4', ...uris.flatMap((u) => ['#EXTINF:4,', u]), '#EXT-X-ENDLIST', ''].join('\n');
+  return [
+    '#EXTM3U',
+    '#EXT-X-TARGETDURATION:4',
+    ...uris.flatMap((u) => ['#EXTINF:4,', u]),
+    '#EXT-X-ENDLIST',
+    '',
+  ].join('\n');
 }
 
 /** Lines joined into a playlist, `#EXTM3U` first. */

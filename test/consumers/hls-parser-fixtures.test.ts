@@ -8,8 +8,15 @@ import { listReferences } from '../../consumers/hls-walk.js';
 
 // m3u8-parser's own test fixtures: real-world and edge-case playlists its authors collected.
 const require = createRequire(import.meta.url);
-const FIXTURES = join(dirname(require.resolve('m3u8-parser/package.json')), 'test', 'fixtures', 'integration');
-const manifests = readdirSync(FIXTURES).filter((f) => f.endsWith('.m3u8')).sort();
+const FIXTURES = join(
+  dirname(require.resolve('m3u8-parser/package.json')),
+  'test',
+  'fixtures',
+  'integration',
+);
+const manifests = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.m3u8'))
+  .sort();
 
 /** Every URI string anywhere in m3u8-parser's output: `uri`, `URI` and `serverUri` properties. */
 function parserUris(text: string): string[] {
@@ -20,7 +27,8 @@ function parserUris(text: string): string[] {
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
     for (const [name, value] of Object.entries(node)) {
-      if ((name === 'uri' || name === 'URI' || name === 'serverUri') && typeof value === 'string') out.push(value);
+      if ((name === 'uri' || name === 'URI' || name === 'serverUri') && typeof value === 'string')
+        out.push(value);
       else visit(value);
     }
   };
@@ -44,7 +52,10 @@ for (const name of manifests) {
     // Assess
     const ours = new Set(scan.references.map((r) => r.uri));
     for (const uri of parserUris(text)) {
-      assert.ok(ours.has(uri.trim()), `${name}: m3u8-parser exposes ${uri}, listReferences does not`);
+      assert.ok(
+        ours.has(uri.trim()),
+        `${name}: m3u8-parser exposes ${uri}, listReferences does not`,
+      );
     }
     for (const ref of scan.references) {
       assert.ok(ref.line >= 1 && ref.uri !== '', JSON.stringify(ref));
@@ -68,12 +79,22 @@ test('listReferences finds more than m3u8-parser where m3u8-parser collapses or 
   ].join('\n');
 
   // Act
-  const ours = listReferences(text, 'https://origin.example/t/master.m3u8').references.map((r) => r.uri);
+  const ours = listReferences(text, 'https://origin.example/t/master.m3u8').references.map(
+    (r) => r.uri,
+  );
   const theirs = parserUris(text);
 
   // Assess
-  assert.deepEqual(ours, ['keys/session.key', 'audio/en-stereo.m3u8', 'audio/en-surround.m3u8', 'v0.m3u8']);
+  assert.deepEqual(ours, [
+    'keys/session.key',
+    'audio/en-stereo.m3u8',
+    'audio/en-surround.m3u8',
+    'v0.m3u8',
+  ]);
   for (const uri of theirs) assert.ok(ours.includes(uri));
-  assert.ok(!theirs.includes('audio/en-stereo.m3u8'), 'm3u8-parser collapses renditions sharing a NAME');
+  assert.ok(
+    !theirs.includes('audio/en-stereo.m3u8'),
+    'm3u8-parser collapses renditions sharing a NAME',
+  );
   assert.ok(!theirs.includes('keys/session.key'), 'm3u8-parser ignores EXT-X-SESSION-KEY');
 });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { climbsAboveRoot } from '../../consumers/hls/uri-policy.js';
-import { assertSafeKey, assertSafeReference, redactQuery, sourceKey } from '../../consumers/source-key.js';
+import {
+  assertSafeKey,
+  assertSafeReference,
+  redactQuery,
+  sourceKey,
+} from '../../consumers/source-key.js';
 import { UnsafeUriError } from '../../schemas/errors.js';
 
 test('sourceKey: the decoded path, query and fragment dropped, source base stripped', () => {
@@ -38,42 +43,92 @@ test('sourceKey refuses every key that could leave the prefix or collide', () =>
     ['http://o/other/x.ts', /outside the source base \/hls\//],
   ];
   for (const [url, reason] of cases) {
-    assert.throws(() => sourceKey(url, url.includes('/other/') ? 'hls' : undefined), (err: unknown) => {
-      assert.ok(err instanceof UnsafeUriError, `${url}: ${String(err)}`);
-      assert.match(err.message, reason, url);
-      assert.doesNotMatch(err.message, /[\u0000-\u001f]/);
-      return true;
-    });
+    assert.throws(
+      () => sourceKey(url, url.includes('/other/') ? 'hls' : undefined),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeUriError, `${url}: ${String(err)}`);
+        assert.match(err.message, reason, url);
+        assert.doesNotMatch(err.message, /[\u0000-\u001f]/);
+        return true;
+      },
+    );
   }
 });
 
 test('sourceKey never lets the URL parser turn dots into a way out', () => {
   // WHATWG URL parsing resolves `..`, `%2e%2e` and `.%2E` segments and turns `\` into `/` for
   // http(s), always stopping at the root: the key that comes out is inside the origin's tree.
-  for (const url of ['http://o/a/../../../etc/passwd', 'http://o/a/%2e%2e/%2E%2e/etc/passwd', 'http://o/a\\..\\..\\etc\\passwd']) {
+  for (const url of [
+    'http://o/a/../../../etc/passwd',
+    'http://o/a/%2e%2e/%2E%2e/etc/passwd',
+    'http://o/a\\..\\..\\etc\\passwd',
+  ]) {
     assert.equal(sourceKey(url), 'etc/passwd', url);
   }
 });
 
 test('assertSafeKey uses the destination rules and names the URL without its query', () => {
-  for (const key of ['', '..', 'a/../b', '/abs', 'a\\b', 'a\u0000b', '%2e%2e/x', '\uff0e\uff0e/x', 'a\u2025b/\u2025']) {
-    assert.throws(() => assertSafeKey(key, 'http://o/x?sig=secret'), (err: unknown) => {
-      assert.ok(err instanceof UnsafeUriError);
-      assert.match(err.message, /destination key for http:\/\/o\/x refused/);
-      assert.doesNotMatch(err.message, /secret/);
-      return true;
-    }, JSON.stringify(key));
+  for (const key of [
+    '',
+    '..',
+    'a/../b',
+    '/abs',
+    'a\\b',
+    'a\u0000b',
+    '%2e%2e/x',
+    '\uff0e\uff0e/x',
+    'a\u2025b/\u2025',
+  ]) {
+    assert.throws(
+      () => assertSafeKey(key, 'http://o/x?sig=secret'),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeUriError);
+        assert.match(err.message, /destination key for http:\/\/o\/x refused/);
+        assert.doesNotMatch(err.message, /secret/);
+        return true;
+      },
+      JSON.stringify(key),
+    );
   }
   assertSafeKey('a..b/...c/.init.mp4');
 });
 
 test('assertSafeReference refuses tricky spellings in the path, not in the query', () => {
-  const bad = ['..\\x', 'a%2ex', '%2E%2E/x', 'a%2fb', 'a%5Cb', 'a%00', '%252e', '%25252F', '%c0%ae', '%e0%80%ae', 'a\u0001b', 'a\u0085b',
-    '\uff0e/x', '\u2024x', 'a\ufe52b', '%EF%BC%8F', 'http://o/a\\b'];
+  const bad = [
+    '..\\x',
+    'a%2ex',
+    '%2E%2E/x',
+    'a%2fb',
+    'a%5Cb',
+    'a%00',
+    '%252e',
+    '%25252F',
+    '%c0%ae',
+    '%e0%80%ae',
+    'a\u0001b',
+    'a\u0085b',
+    '\uff0e/x',
+    '\u2024x',
+    'a\ufe52b',
+    '%EF%BC%8F',
+    'http://o/a\\b',
+  ];
   for (const ref of bad) {
-    assert.throws(() => assertSafeReference(ref, 'URI line at http://o/p.m3u8 line 1'), UnsafeUriError, JSON.stringify(ref));
+    assert.throws(
+      () => assertSafeReference(ref, 'URI line at http://o/p.m3u8 line 1'),
+      UnsafeUriError,
+      JSON.stringify(ref),
+    );
   }
-  for (const ref of ['../media/seg0.ts', '/abs/path.ts', 'http://o/x.ts', 'seg.ts?exp=1%2E5&p=%2F', 'caf%C3%A9.ts', 'a%20b.ts', 'dir.with.dots/x..y.ts']) {
+  for (const ref of [
+    '../media/seg0.ts',
+    '/abs/path.ts',
+    'http://o/x.ts',
+    'seg.ts?exp=1%2E5&p=%2F',
+    'caf%C3%A9.ts',
+    'a%20b.ts',
+    'dir.with.dots/x..y.ts',
+  ]) {
     assertSafeReference(ref, 'here');
   }
 });

@@ -50,17 +50,28 @@ test('walkClass keeps query strings for fetching and drops them from keys (paths
 
   // Assess
   const byKey = new Map(walk.files.map((f) => [f.key, f]));
-  assert.equal(byKey.get('paths-and-queries/playlists/v0.m3u8')?.url, `${origin.url}/hls/paths-and-queries/playlists/v0.m3u8?token=abc`);
+  assert.equal(
+    byKey.get('paths-and-queries/playlists/v0.m3u8')?.url,
+    `${origin.url}/hls/paths-and-queries/playlists/v0.m3u8?token=abc`,
+  );
   assert.equal(byKey.get('paths-and-queries/playlists/v1.m3u8')?.kind, 'playlist');
   const seg = byKey.get('paths-and-queries/media/v1/seg0.ts');
-  assert.equal(seg?.url, `${origin.url}/hls/paths-and-queries/media/v1/seg0.ts?sig=0123abcd&exp=1700000000`);
+  assert.equal(
+    seg?.url,
+    `${origin.url}/hls/paths-and-queries/media/v1/seg0.ts?sig=0123abcd&exp=1700000000`,
+  );
   assert.equal(seg?.kind, 'segment');
 });
 
 test('walkClass gives the same files in the same order on every crawl', async () => {
   // Act
-  const first = await walkClass(`${origin.url}/hls/fmp4-audio-subs/master.m3u8`, { fetchText: http.fetchText });
-  const second = await walkClass(`${origin.url}/hls/fmp4-audio-subs/master.m3u8`, { fetchText: http.fetchText, concurrency: 1 });
+  const first = await walkClass(`${origin.url}/hls/fmp4-audio-subs/master.m3u8`, {
+    fetchText: http.fetchText,
+  });
+  const second = await walkClass(`${origin.url}/hls/fmp4-audio-subs/master.m3u8`, {
+    fetchText: http.fetchText,
+    concurrency: 1,
+  });
 
   // Assess
   assert.deepEqual(first.files, second.files);
@@ -78,19 +89,32 @@ test('walkClass gives the same files in the same order on every crawl', async ()
 
 test('walkClass files keys, init segments and byte-range files by kind, each once', async () => {
   // Act
-  const aes = await walkClass(`${origin.url}/hls/aes128-rotation/master.m3u8`, { fetchText: http.fetchText, sourceBase: 'hls' });
-  const ranges = await walkClass(`${origin.url}/hls/byterange-single-file/master.m3u8`, { fetchText: http.fetchText, sourceBase: 'hls' });
-  const maps = await walkClass(`${origin.url}/hls/map-change/index.m3u8`, { fetchText: http.fetchText, sourceBase: 'hls' });
+  const aes = await walkClass(`${origin.url}/hls/aes128-rotation/master.m3u8`, {
+    fetchText: http.fetchText,
+    sourceBase: 'hls',
+  });
+  const ranges = await walkClass(`${origin.url}/hls/byterange-single-file/master.m3u8`, {
+    fetchText: http.fetchText,
+    sourceBase: 'hls',
+  });
+  const maps = await walkClass(`${origin.url}/hls/map-change/index.m3u8`, {
+    fetchText: http.fetchText,
+    sourceBase: 'hls',
+  });
 
   // Assess
-  const kinds = (files: { key: string; kind: string }[]) => Object.fromEntries(files.map((f) => [f.key, f.kind]));
+  const kinds = (files: { key: string; kind: string }[]) =>
+    Object.fromEntries(files.map((f) => [f.key, f.kind]));
   assert.equal(kinds(aes.files)['aes128-rotation/keys/k0.key'], 'key');
   assert.equal(kinds(aes.files)['aes128-rotation/keys/k1.key'], 'key');
-  assert.deepEqual(ranges.files.map((f) => f.key), [
-    'byterange-single-file/master.m3u8',
-    'byterange-single-file/v0/index.m3u8',
-    'byterange-single-file/v0/stream.ts',
-  ]);
+  assert.deepEqual(
+    ranges.files.map((f) => f.key),
+    [
+      'byterange-single-file/master.m3u8',
+      'byterange-single-file/v0/index.m3u8',
+      'byterange-single-file/v0/stream.ts',
+    ],
+  );
   assert.deepEqual(
     maps.files.map((f) => `${f.kind}:${f.key}`),
     [

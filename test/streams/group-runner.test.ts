@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FileJob } from '../../schemas/events.js';
+import type { FileJobs } from '../../schemas/events.js';
 import type { Delivery } from '../../streams/group-runner.js';
 import { autoclaim } from '../../streams/reclaim.js';
 import { waitFor } from '../helpers/redis.js';
@@ -11,6 +11,8 @@ import {
   gate,
   harness,
   job,
+  jobs,
+  ordinalsOf,
   pendingCount,
   pendingEntries,
   sleep,
@@ -22,16 +24,14 @@ test(
   'acks every entry once it is handled: each handled once, nothing pending',
   TIMEOUT,
   async (t) => {
-    // Prepare
+    // Prepare: 25 entries of 3 files each.
     const h = await harness(t);
-    const seen: Delivery<FileJob>[] = [];
+    const seen: Delivery<FileJobs>[] = [];
     await h.startRunner({ batchSize: 7, handle: async (batch) => void seen.push(...batch) });
+    const entries = Array.from({ length: 25 }, (_, i) => jobs([3 * i, 3 * i + 1, 3 * i + 2]));
 
     // Act
-    const ids = await h.publisher.publish(
-      'jobs',
-      Array.from({ length: 25 }, (_, i) => job(i)),
-    );
+    const ids = await h.publisher.publish('jobs', entries);
 
     // Assess
     await waitFor(async () => (seen.length >= 25 ? true : undefined), 5000, '25 deliveries');
@@ -43,11 +43,11 @@ test(
     await sleep(300);
     assert.deepEqual(seen.map((d) => d.id).sort(), [...ids].sort());
     assert.deepEqual(
-      seen.map((d) => d.event.ordinal).sort((a, b) => a - b),
-      Array.from({ length: 25 }, (_, i) => i),
+      ordinalsOf(seen).sort((a, b) => a - b),
+      Array.from({ length: 75 }, (_, i) => i),
     );
     assert.ok(seen.every((d) => d.deliveries === 1));
-    assert.deepEqual(seen[0]!.event, job(seen[0]!.event.ordinal));
+    assert.deepEqual(seen[0]!.event, entries[seen[0]!.event.files[0]!.ordinal / 3]);
   },
 );
 
@@ -58,7 +58,7 @@ test('claims at once what a dead consumer read and never acked', TIMEOUT, async 
   const ids = await h.publisher.publish('jobs', [job(0), job(1), job(2)]);
   await h.redis.xreadgroup('GROUP', GROUP, 'ghost', 'COUNT', 10, 'STREAMS', h.key, '>');
   assert.equal(await pendingCount(h.redis, h.key), 3);
-  const seen: Delivery<FileJob>[] = [];
+  const seen: Delivery<FileJobs>[] = [];
 
   // Act: the visibility timeout is long, so only the dead-consumer path can take them.
   await h.startRunner({
@@ -100,7 +100,7 @@ test(
     const [id] = await h.publisher.publish('jobs', [job(0)]);
     const readAt = Date.now();
     await h.redis.xreadgroup('GROUP', GROUP, 'slowpoke', 'COUNT', 10, 'STREAMS', h.key, '>');
-    const seen: { d: Delivery<FileJob>; at: number }[] = [];
+    const seen: { d: Delivery<FileJobs>; at: number }[] = [];
 
     // Act
     await h.startRunner({
@@ -189,15 +189,26 @@ test(
       h.key,
       '*',
       'type',
-      'file-job',
+      'file-jobs',
       'v',
       '1',
       'traceparent',
       '',
       'data',
-      '{"classId":"c1","ordinal":-1}',
+      '{"classId":"c1","run":1,"files":[{"ordinal":-1,"url":"https://o.test/a.ts","key":"a.ts"}]}',
     );
     const badJson = await h.redis.xadd(
+      h.key,
+      '*',
+      'type',
+      'file-jobs',
+      'v',
+      '1',
+      'data',
+      '{not json',
+    );
+    // An entry of the old one-file-per-entry format, and a batch with no files.
+    const oldFormat = await h.redis.xadd(
       h.key,
       '*',
       'type',
@@ -205,10 +216,20 @@ test(
       'v',
       '1',
       'data',
-      '{not json',
+      '{"classId":"c1","ordinal":0,"url":"https://o.test/a.ts","key":"a.ts"}',
+    );
+    const emptyBatch = await h.redis.xadd(
+      h.key,
+      '*',
+      'type',
+      'file-jobs',
+      'v',
+      '1',
+      'data',
+      '{"classId":"c1","run":1,"files":[]}',
     );
     const [second] = await h.publisher.publish('jobs', [job(1)]);
-    const seen: Delivery<FileJob>[] = [];
+    const seen: Delivery<FileJobs>[] = [];
 
     // Act
     await h.startRunner({ batchSize: 2, handle: async (b) => void seen.push(...b) });
@@ -226,11 +247,13 @@ test(
     );
     const letters = await deadLetters(h.redis, h.keys.deadFor(h.key));
     const byId = new Map(letters.map((l) => [l.entryId, l]));
-    assert.equal(letters.length, 3);
+    assert.equal(letters.length, 5);
     assert.match(byId.get(garbage!)!.reason, /unsupported schema version/);
     assert.deepEqual(byId.get(garbage!)!.fields, { foo: 'bar' });
-    assert.match(byId.get(badSchema!)!.reason, /invalid jobs entry: .*ordinal/);
+    assert.match(byId.get(badSchema!)!.reason, /invalid jobs entry: files\.0\.ordinal/);
     assert.match(byId.get(badJson!)!.reason, /not JSON/);
+    assert.match(byId.get(oldFormat!)!.reason, /invalid jobs entry: .*type/);
+    assert.match(byId.get(emptyBatch!)!.reason, /invalid jobs entry: files/);
     assert.ok(letters.every((l) => l.deliveries === 1));
   },
 );
@@ -239,7 +262,7 @@ test('a release verdict hands the entry back for a later delivery', TIMEOUT, asy
   // Prepare
   const h = await harness(t);
   const [keep, again] = await h.publisher.publish('jobs', [job(0), job(1)]);
-  const seen: Delivery<FileJob>[] = [];
+  const seen: Delivery<FileJobs>[] = [];
 
   // Act
   await h.startRunner({
@@ -394,7 +417,7 @@ test(
     const seen: number[] = [];
     await h.startRunner({
       visibilityTimeoutMs: 300,
-      handle: async (b) => void seen.push(...b.map((d) => d.event.ordinal)),
+      handle: async (b) => void seen.push(...ordinalsOf(b)),
     });
     await h.publisher.publish('jobs', [job(0), job(1)]);
     await waitFor(async () => (seen.length >= 2 ? true : undefined), 5000, 'the first entries');

@@ -1,6 +1,6 @@
 import type { TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
-import { SCHEMA_VERSION, type DeadLetter, type FileJob } from '../../schemas/events.js';
+import { SCHEMA_VERSION, type DeadLetter, type FileJobs } from '../../schemas/events.js';
 import { decodeEntry, fieldsToRecord } from '../../streams/codec.js';
 import { GroupRunner, type GroupRunnerOptions } from '../../streams/group-runner.js';
 import { Keys } from '../../streams/keys.js';
@@ -83,16 +83,29 @@ export async function harness(t: TestContext, name = 'gr'): Promise<Harness> {
   };
 }
 
-/** A valid file job. */
-export function job(ordinal: number, classId = 'class-1'): FileJob {
+/** A valid jobs entry: one batch of files of a class, with the given ordinals. */
+export function jobs(ordinals: readonly number[], classId = 'class-1', run = 1): FileJobs {
   return {
-    type: 'file-job',
+    type: 'file-jobs',
     v: SCHEMA_VERSION,
     classId,
-    ordinal,
-    url: `https://origin.test/hls/${classId}/seg${ordinal}.ts`,
-    key: `hls/${classId}/seg${ordinal}.ts`,
+    run,
+    files: ordinals.map((ordinal) => ({
+      ordinal,
+      url: `https://origin.test/hls/${classId}/seg${ordinal}.ts`,
+      key: `hls/${classId}/seg${ordinal}.ts`,
+    })),
   };
+}
+
+/** A valid jobs entry holding one file. */
+export function job(ordinal: number, classId = 'class-1', run = 1): FileJobs {
+  return jobs([ordinal], classId, run);
+}
+
+/** The ordinals of every file in the deliveries, in delivery order. */
+export function ordinalsOf(deliveries: readonly { event: FileJobs }[]): number[] {
+  return deliveries.flatMap((d) => d.event.files.map((f) => f.ordinal));
 }
 
 /** How many entries of the group are pending (delivered, not acked). */

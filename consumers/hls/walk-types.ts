@@ -1,0 +1,48 @@
+import type { ClassFile } from './file-list.js';
+
+/**
+ * Fetches a playlist: its text, the URL it was finally served from (after redirects), and its
+ * Content-Type when known (only used to explain a body that is not HLS).
+ */
+export type FetchText = (
+  url: string,
+) => Promise<{ text: string; finalUrl: string; contentType?: string }>;
+
+export type WalkOptions = {
+  fetchText: FetchText;
+  /** Origins besides the manifest's own that may be fetched (COLONY_ALLOWED_ORIGINS). */
+  allowedOrigins?: readonly string[];
+  sourceBase?: string;
+  /** Most playlists (and asset lists) one class may have: a guard against generated libraries. */
+  maxPlaylists?: number;
+  /** Largest playlist accepted, in bytes; fetchText should enforce it while reading, too. */
+  maxPlaylistBytes?: number;
+  /** Copy the current window of a live playlist (no EXT-X-ENDLIST) instead of failing. */
+  allowLive?: boolean;
+  /** Playlists fetched at once. Default 8. */
+  concurrency?: number;
+};
+
+/** A URI deliberately not copied, with the reason. URLs here never carry their query. */
+export type SkippedUri = {
+  uri: string;
+  reason: string;
+  tag: string;
+  playlist: string;
+  line: number;
+};
+/** An EXT-X-GAP segment or GAP=YES part: allowed to be missing, so not a file job. */
+export type GapRef = { url: string; key: string; playlist: string };
+/** EXT-X-CONTENT-STEERING: reported; the steering server is not copied. */
+export type SteeringReport = { serverUri: string; pathwayId?: string; playlist: string };
+
+export type WalkResult = {
+  files: ClassFile[];
+  /** Destination key of the entry playlist (from its final URL, so its relative URIs still work). */
+  manifestKey: string;
+  skipped: SkippedUri[];
+  gaps: GapRef[];
+  steering: SteeringReport[];
+  /** Keys of media playlists copied as a live window (only with allowLive). */
+  live: string[];
+};
