@@ -2,6 +2,7 @@
 import { loadConfig } from '../schemas/config.js';
 import { ColonyError, ErrorCode, describeError } from '../schemas/errors.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
+import { dlqCommand, dlqHelp } from './commands/dlq.js';
 import { serveCommand, serveHelp } from './commands/serve.js';
 import { signCommand, signHelp } from './commands/sign.js';
 import { statusCommand, statusHelp } from './commands/status.js';
@@ -20,6 +21,7 @@ Commands:
   status [classId]                                  classes, progress, group lag and pending
   demo                                              copy the bundled sample library on loopback
   sign --body <json>                                signature header for a webhook request
+  dlq list | retry | purge                          inspect and requeue dead letters
 
 Run colony <command> --help for a command's options. Configuration comes from the environment
 (REDIS_URL, COLONY_PREFIX, COLONY_DEST, COLONY_CONCURRENCY, ...; see README.md).`;
@@ -31,6 +33,7 @@ const commands: Record<string, Command> = {
   status: { run: statusCommand, help: statusHelp },
   demo: { run: demoCommand, help: demoHelp },
   sign: { run: signCommand, help: signHelp },
+  dlq: { run: dlqCommand, help: dlqHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

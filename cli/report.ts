@@ -11,6 +11,7 @@ export type ClassReport = {
   skipped: number;
   failed: number;
   bytes: number;
+  retries: number;
   durationMs: number;
   failures: Failure[];
 };
@@ -25,6 +26,7 @@ export function classReport(state: ClassState, failures: Failure[]): ClassReport
     skipped: state.skipped,
     failed: state.failed,
     bytes: state.bytes,
+    retries: state.retries,
     durationMs: Math.max(0, state.finishedAt - state.requestedAt),
     failures,
   };
@@ -47,7 +49,7 @@ export function formatSummary(reports: readonly ClassReport[]): string {
   for (const r of reports) {
     const mark = r.status === 'transferred' ? 'ok  ' : 'FAIL';
     lines.push(
-      `${mark} ${r.classId}  ${r.files} files: ${r.copied} copied, ${r.skipped} skipped, ${r.failed} failed, ${formatBytes(r.bytes)}`,
+      `${mark} ${r.classId}  ${r.files} files: ${r.copied} copied, ${r.skipped} skipped, ${r.failed} failed, ${formatBytes(r.bytes)}${r.retries ? `, ${r.retries} retries` : ''}`,
     );
     for (const f of r.failures.slice(0, 50)) lines.push(`       failed ${f.path}: ${f.reason}`);
     if (r.failures.length > 50) lines.push(`       ... and ${r.failures.length - 50} more (see --json)`);

@@ -32,8 +32,11 @@ export function aggregatorHandler(deps: StageDeps) {
       failed: state.failed,
       bytes: state.bytes,
       failures: state.failed > 0 ? await deps.classes.failures(classId) : [],
+      retries: state.retries,
       startedAt: state.requestedAt,
       finishedAt: state.finishedAt,
+      durationMs: Math.max(0, state.finishedAt - state.requestedAt),
+      bytesPerSecond: state.finishedAt > state.requestedAt ? Math.round((state.bytes * 1000) / (state.finishedAt - state.requestedAt)) : 0,
       run: Math.max(1, state.run),
       revision: claimed,
     };

@@ -23,6 +23,8 @@ export const ClassState = z.object({
   skipped: count,
   failed: count,
   bytes: count,
+  /** Copy attempts beyond the first, over every file counted. */
+  retries: count,
   run: count,
   revision: count,
   published: count,

@@ -138,8 +138,13 @@ export const ClassOutcome = z.object({
   failed: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
   failures: z.array(Failure),
+  /** Copy attempts beyond the first, over every file. */
+  retries: z.number().int().nonnegative(),
   startedAt: z.number().int(),
   finishedAt: z.number().int(),
+  durationMs: z.number().int().nonnegative(),
+  /** Bytes per second over the class's duration. */
+  bytesPerSecond: z.number().nonnegative(),
   run,
   /** Bumped each time the class completes again (after a dead letter is retried, say). */
   revision: z.number().int().positive(),

@@ -87,10 +87,10 @@ export class ClassStore {
       let failures: Record<string, { path: string; reason: string }> | undefined;
       for (const r of e.results) {
         if (r.status === 'failed') {
-          packed += `${r.ordinal}:f:0,`;
+          packed += `${r.ordinal}:f:0:${r.attempts},`;
           (failures ??= {})[r.ordinal] = { path: r.key, reason: r.reason };
         } else {
-          packed += `${r.ordinal}:${r.status === 'copied' ? 'c' : 's'}:${r.bytes},`;
+          packed += `${r.ordinal}:${r.status === 'copied' ? 'c' : 's'}:${r.bytes}:${r.attempts},`;
         }
       }
       void pipeline.recordResults(

@@ -5,6 +5,7 @@ import { deleteIdleConsumer1 } from './scripts/delete-idle-consumer-1.js';
 import { recordResults3 } from './scripts/record-results-3.js';
 import { registerCrawl1 } from './scripts/register-crawl-1.js';
 import { requestClass4 } from './scripts/request-class-4.js';
+import { retryDeadLetter2 } from './scripts/retry-dead-letter-2.js';
 
 /** A Redis connection with colony's Lua scripts as commands (EVALSHA with EVAL fallback). */
 export interface ColonyRedis extends Redis {
@@ -18,6 +19,7 @@ export interface ColonyRedis extends Redis {
     meta: string, done: string, failures: string, now: number, run: number, packed: string, failuresJson: string,
   ): Promise<[number, number, number]>;
   claimOutcome(meta: string, now: number, leaseMs: number): Promise<number>;
+  retryDeadLetter(dead: string, source: string, deadId: string, ...fields: string[]): Promise<string | 0>;
 }
 
 /** Script return codes, named once. */
@@ -37,4 +39,5 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('registerCrawl', { numberOfKeys: 1, lua: registerCrawl1 });
   redis.defineCommand('recordResults', { numberOfKeys: 3, lua: recordResults3 });
   redis.defineCommand('claimOutcome', { numberOfKeys: 1, lua: claimOutcome1 });
+  redis.defineCommand('retryDeadLetter', { numberOfKeys: 2, lua: retryDeadLetter2 });
 }

@@ -7,8 +7,8 @@
  *
  * KEYS[1] class meta hash   KEYS[2] done bitmap   KEYS[3] failures hash (ordinal -> JSON)
  * ARGV[1] now (ms)   ARGV[2] run of the results
- * ARGV[3] the results packed as "<ordinal>:<c|s|f>:<bytes>," repeated (one argument, not five
- *         per file: building and sending arguments is most of the caller's cost)
+ * ARGV[3] the results packed as "<ordinal>:<c|s|f>:<bytes>:<attempts>," repeated (one argument,
+ *         not five per file: building and sending arguments is most of the caller's cost)
  * ARGV[4] JSON object ordinal -> { path, reason } of the failed ones
  *
  * Output: { code, counted, ignored } where code is 0 (ok), -1 (class not registered) or -2 (the
@@ -27,8 +27,8 @@ total = tonumber(total)
 local names = { c = 'copied', s = 'skipped', f = 'failed' }
 local failures = nil
 local counted, ignored = 0, 0
-local add = { copied = 0, skipped = 0, failed = 0, bytes = 0, done = 0 }
-for o, s, b in string.gmatch(ARGV[3], '(%d+):(%a):(%d+),') do
+local add = { copied = 0, skipped = 0, failed = 0, bytes = 0, done = 0, retries = 0 }
+for o, s, b, a in string.gmatch(ARGV[3], '(%d+):(%a):(%d+):(%d+),') do
   local ordinal = tonumber(o)
   local status = names[s]
   if ordinal >= total or not status then
@@ -36,6 +36,7 @@ for o, s, b in string.gmatch(ARGV[3], '(%d+):(%a):(%d+),') do
   elseif redis.call('SETBIT', KEYS[2], ordinal, 1) == 0 then
     counted = counted + 1
     add.done = add.done + 1
+    add.retries = add.retries + tonumber(a) - 1
     add[status] = add[status] + 1
     if status == 'failed' then
       failures = failures or cjson.decode(ARGV[4])
@@ -45,6 +46,7 @@ for o, s, b in string.gmatch(ARGV[3], '(%d+):(%a):(%d+),') do
     end
   elseif status ~= 'failed' and redis.call('HDEL', KEYS[3], o) == 1 then
     counted = counted + 1
+    add.retries = add.retries + tonumber(a) - 1
     add.failed = add.failed - 1
     add[status] = add[status] + 1
     add.bytes = add.bytes + tonumber(b)

@@ -23,7 +23,7 @@ end
 if status then
   redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('HDEL', KEYS[1], 'total', 'crawled', 'crawledAt', 'done', 'copied', 'skipped', 'failed',
-    'bytes', 'finishedAt')
+    'bytes', 'retries', 'finishedAt')
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 local run = redis.call('HINCRBY', KEYS[1], 'run', 1)
