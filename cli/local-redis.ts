@@ -1,11 +1,18 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeRedis } from '../streams/redis.js';
 
-export type LocalRedis = { url: string; stop(): Promise<void> };
+export type LocalRedis = {
+  url: string;
+  /** Kills the server with SIGKILL, as a crash would: what it had not written to disk is lost. */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and folder: with AOF on, it reloads what it had. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -30,28 +37,38 @@ export async function startLocalRedis(o: { aof?: boolean } = {}): Promise<LocalR
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
   args.push(...(o.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      await probeRedis(url, 500);
-      break;
-    } catch (err) {
-      if (i > 50) {
-        child.kill('SIGKILL');
-        throw err;
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    for (let i = 0; ; i++) {
+      try {
+        await probeRedis(url, 500);
+        return;
+      } catch (err) {
+        if (i > 100) {
+          child.kill('SIGKILL');
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
-  }
+  };
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill(signal);
+      await exited;
+    }
+  };
+  await start();
   return {
     url,
+    crash: () => kill('SIGKILL'),
+    restart: start,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -26,7 +26,8 @@ export class Keys {
     return Array.from({ length: this.shardCount(name) }, (_, i) => this.stream(name, i));
   }
 
-  /** The shard of a hot stream that carries a given file: spread by ordinal, stable per file. */
+  /** The shard of a hot stream for a class and a spread value (the publisher passes a batch's
+   * first ordinal, scaled): stable for the same inputs. */
   shardOf(name: StreamName, classId: string, ordinal: number): number {
     const n = this.shardCount(name);
     return n === 1 ? 0 : (fnv1a(classId) + ordinal) % n;

@@ -38,10 +38,12 @@ export class Publisher implements EventPublisher {
     return ids;
   }
 
+  /** A batch goes to the shard of its first file, so the batches of one class spread out. */
   private keyFor<S extends StreamName>(stream: S, event: StreamEvent<S>): string {
-    const e = event as { classId?: string; ordinal?: number };
+    const e = event as { classId?: string; files?: { ordinal: number }[]; results?: { ordinal: number }[] };
     if (this.keys.shardCount(stream) > 1 && e.classId !== undefined) {
-      return this.keys.stream(stream, this.keys.shardOf(stream, e.classId, e.ordinal ?? 0));
+      const ordinal = e.files?.[0]?.ordinal ?? e.results?.[0]?.ordinal ?? 0;
+      return this.keys.stream(stream, this.keys.shardOf(stream, e.classId, Math.floor(ordinal / 16)));
     }
     return this.keys.stream(stream);
   }

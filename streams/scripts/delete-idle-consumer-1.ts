@@ -5,7 +5,7 @@
  *
  * KEYS[1] stream   ARGV[1] group   ARGV[2] consumer
  *
- * Output: 1 when the consumer was removed, 0 when it holds entries (or is gone already).
+ * Output: 0 when the consumer holds entries (it is kept), 1 otherwise (removed, or gone already).
  */
 export const deleteIdleConsumer1 = `
 local held = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])

@@ -71,8 +71,11 @@ test('an event survives encode then decode unchanged', () => {
     failed: 1,
     bytes: 10,
     failures: [{ path: 'a/b.ts', reason: '404' }],
+    retries: 4,
     startedAt: 1,
     finishedAt: 2,
+    durationMs: 1,
+    bytesPerSecond: 10_000,
     run: 2,
     revision: 1,
   };
@@ -128,10 +131,15 @@ test('the envelope fields stay readable next to a JSON body', () => {
 
 test('encode refuses an event that fails its schema', () => {
   // Prepare
-  const tooMany = Array.from({ length: MAX_FILES_PER_ENTRY + 1 }, (_, i) => ({ ...copiedFile, ordinal: i }));
+  const tooMany = Array.from({ length: MAX_FILES_PER_ENTRY + 1 }, (_, i) => ({
+    ...copiedFile,
+    ordinal: i,
+  }));
 
   // Act + Assess
-  assert.throws(() => encodeEntry('results', { ...copied, results: [{ ...copiedFile, ordinal: -1 }] }));
+  assert.throws(() =>
+    encodeEntry('results', { ...copied, results: [{ ...copiedFile, ordinal: -1 }] }),
+  );
   assert.throws(() => encodeEntry('results', { ...copied, results: [] }));
   assert.throws(() => encodeEntry('results', { ...copied, results: tooMany }));
   assert.throws(() => encodeEntry('results', { ...copied, run: 0 }));
@@ -181,7 +189,11 @@ test('a schema failure is an InvalidEntryError naming the stream and the bad fie
   });
   const noRun = invalidMessage({ ...fields, data: JSON.stringify({ ...body, run: undefined }) });
   const oldType = invalidMessage({ ...fields, type: 'file-result' });
-  const oldFormat = invalidMessage({ ...fields, type: 'file-result', data: JSON.stringify({ classId: 'c', ...copiedFile }) });
+  const oldFormat = invalidMessage({
+    ...fields,
+    type: 'file-result',
+    data: JSON.stringify({ classId: 'c', ...copiedFile }),
+  });
   const badTrace = invalidMessage({ ...fields, traceparent: 'not-a-traceparent' });
 
   // Assess

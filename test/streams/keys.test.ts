@@ -82,6 +82,7 @@ test('every key of one class shares the class hash tag, distinct per class', () 
         keys.classMeta(classId),
         keys.classDone(classId),
         keys.classFailures(classId),
+        keys.classEvents(classId),
       ];
 
       // Assess

@@ -50,3 +50,41 @@ test(
     assert.ok(entry!.idleMs >= 5000, `idle ${entry!.idleMs} ms`);
   },
 );
+
+test(
+  'deleteIdleConsumer removes a consumer that holds nothing and keeps one that holds entries',
+  { timeout: 10_000 },
+  async (t) => {
+    // Prepare: "holder" keeps an entry pending; "done" read one and acked it.
+    const h = await harness(t, 'rc');
+    await h.redis.xgroup('CREATE', h.key, GROUP, '0', 'MKSTREAM');
+    await h.publisher.publish('jobs', [job(0), job(1)]);
+    await h.redis.xreadgroup('GROUP', GROUP, 'holder', 'COUNT', 1, 'STREAMS', h.key, '>');
+    const read = (await h.redis.xreadgroup(
+      'GROUP',
+      GROUP,
+      'done',
+      'COUNT',
+      1,
+      'STREAMS',
+      h.key,
+      '>',
+    )) as [string, [string, string[]][]][];
+    await h.redis.xack(h.key, GROUP, read[0]![1][0]![0]);
+    const names = async () =>
+      ((await h.redis.call('XINFO', 'CONSUMERS', h.key, GROUP)) as unknown[][])
+        .map((r) => String(r[1]))
+        .sort();
+
+    // Act
+    const kept = await h.redis.deleteIdleConsumer(h.key, GROUP, 'holder');
+    const removed = await h.redis.deleteIdleConsumer(h.key, GROUP, 'done');
+
+    // Assess
+    assert.equal(kept, 0);
+    assert.equal(removed, 1);
+    assert.deepEqual(await names(), ['holder']);
+    const [entry] = await pendingEntries(h.redis, h.key);
+    assert.equal(entry?.consumer, 'holder');
+  },
+);
