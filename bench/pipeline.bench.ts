@@ -28,7 +28,7 @@ const classes = Math.max(1, Math.round(target / perClass));
 async function runScenario(redisUrl: string, originUrl: string, s: Scenario, round: number): Promise<Row> {
   const config: Config = {
     ...loadConfig({ REDIS_URL: redisUrl }),
-    prefix: `bench-${s.name.replace(/\W+/g, '-')}-${round}`,
+    prefix: `bench-${s.name.replace(/\W+/g, '-')}-${round < 0 ? 'warmup' : round}`,
     shards: s.shards,
     batchSize: s.batchSize,
     concurrency: s.concurrency,
@@ -79,8 +79,11 @@ async function main() {
     { name: 'batch 20, 1 shard', shards: 1, batchSize: 20, concurrency: 64 },
   ];
   const rows: Row[] = [];
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   try {
-    for (let round = 0; round < 2; round++) {
+    // One unreported round first: the JIT warms up on the first scenario otherwise.
+    await runScenario(redis.url, origin.url, scenarios[0]!, -1);
+    for (let round = 0; round < rounds; round++) {
       for (const s of scenarios) rows.push(await runScenario(redis.url, origin.url, s, round));
     }
   } finally {
@@ -92,6 +95,15 @@ async function main() {
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.files} | ${r.seconds.toFixed(2)} | ${r.crawlSeconds.toFixed(2)} | ${Math.round(r.filesPerSec)} | ${Math.round(r.bytesPerFile)} |`);
+  }
+  console.log('\nmedian over rounds (rounds run interleaved, so machine noise hits every scenario alike):\n');
+  console.log('| scenario | files/s (median) | ratio to the first scenario |');
+  console.log('| --- | ---: | ---: |');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const base = median(rows.filter((r) => r.name === scenarios[0]!.name).map((r) => r.filesPerSec));
+  for (const sc of scenarios) {
+    const m = median(rows.filter((r) => r.name === sc.name).map((r) => r.filesPerSec));
+    console.log(`| ${sc.name} | ${Math.round(m)} | ${(m / base).toFixed(2)} |`);
   }
 }
 

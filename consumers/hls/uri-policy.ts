@@ -64,7 +64,7 @@ export class UriPolicy {
       );
     }
     url.hash = '';
-    if (!o.gap && !this.allows(url.href)) {
+    if (!o.gap && !this.allowed.has(url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin)) {
       const origin = originOf(url.href);
       if (OPTIONAL_ROLES.has(ref.role))
         return { skip: `interstitial on another origin (${origin}), not copied` };
@@ -92,6 +92,8 @@ export function originOf(url: string): string {
  * `/etc/passwd`: no real playlist does that, so it is refused instead of guessed at.
  */
 export function climbsAboveRoot(ref: string, base: string): boolean {
+  // Decoded dot segments are what climb; encoded ones are refused before this check.
+  if (!ref.includes('..')) return false;
   let path = ref.replace(/[?#].*$/s, '');
   let stack: string[];
   const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(path);

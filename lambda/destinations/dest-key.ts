@@ -13,6 +13,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // second decoding somewhere downstream could turn it into a separator or `..`.
 const ENCODED_TRICK = /%(?:25)*(?:2e|2f|5c|00)|%(?:25)*c[01]|%(?:25)*e0%(?:25)*80/i;
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 // `C:` at the start would make a Windows path absolute.
 const DRIVE_LETTER = /^[A-Za-z]:/;
 
@@ -54,9 +56,13 @@ function checkPath(path: string, what: string): void {
   if (path.startsWith('/')) reject('absolute path');
   if (DRIVE_LETTER.test(path)) reject('drive letter');
   if (ENCODED_TRICK.test(path)) reject('percent-encoded dot, slash or backslash');
+  // NFKC leaves printable ASCII unchanged, so only keys with other characters need folding:
+  // most keys are ASCII, and this check runs for every file of a crawl.
+  const ascii = PRINTABLE_ASCII.test(path);
   for (const segment of path.split('/')) {
     if (segment === '') reject('empty segment');
     if (segment === '.' || segment === '..') reject(`"${segment}" segment`);
+    if (ascii) continue;
     // Full-width dots and slashes (U+FF0E, U+FF0F), the two-dot leader (U+2025) and the like
     // become `.`, `/` or `\` under NFKC, which some file systems and tools apply.
     const folded = segment.normalize('NFKC');
