@@ -3,11 +3,17 @@ import { loadConfig } from '../schemas/config.js';
 import { ColonyError, ErrorCode, describeError } from '../schemas/errors.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { dlqCommand, dlqHelp } from './commands/dlq.js';
+import { reconcileCommand, reconcileHelp } from './commands/reconcile.js';
+import { replayCommand, replayHelp } from './commands/replay.js';
+import { reportCommand, reportHelp } from './commands/report.js';
+import { scanCommand, scanHelp } from './commands/scan.js';
 import { serveCommand, serveHelp } from './commands/serve.js';
 import { signCommand, signHelp } from './commands/sign.js';
 import { statusCommand, statusHelp } from './commands/status.js';
 import { transferCommand, transferHelp } from './commands/transfer.js';
+import { trimCommand, trimHelp } from './commands/trim.js';
 import { silenceSdkNodeVersionWarning } from './quiet-warnings.js';
+import { startTelemetry, type StopTelemetry } from './telemetry.js';
 
 silenceSdkNodeVersionWarning();
 
@@ -22,6 +28,11 @@ Commands:
   demo                                              copy the bundled sample library on loopback
   sign --body <json>                                signature header for a webhook request
   dlq list | retry | purge                          inspect and requeue dead letters
+  scan --catalog <file|url> [--dest <url>]          enqueue the classes of a catalog
+  replay --stream <name> [--from <pos>] [--group g] print the audit log, or attach a group at an ID
+  reconcile [classId...] [--repair]                 check every file against its destination
+  report [--format md|json|csv] [--follow]          transfer report from a reporting group
+  trim [--stream <name>] [--archive] [--dry-run]    trim what every group acked; show memory saved
 
 Run colony <command> --help for a command's options. Configuration comes from the environment
 (REDIS_URL, COLONY_PREFIX, COLONY_DEST, COLONY_CONCURRENCY, ...; see README.md).`;
@@ -34,9 +45,17 @@ const commands: Record<string, Command> = {
   demo: { run: demoCommand, help: demoHelp },
   sign: { run: signCommand, help: signHelp },
   dlq: { run: dlqCommand, help: dlqHelp },
+  scan: { run: scanCommand, help: scanHelp },
+  replay: { run: replayCommand, help: replayHelp },
+  reconcile: { run: reconcileCommand, help: reconcileHelp },
+  report: { run: reportCommand, help: reportHelp },
+  trim: { run: trimCommand, help: trimHelp },
 };
 
+let stopTelemetry: StopTelemetry = async () => {};
+
 async function main(argv: string[]): Promise<number> {
+  stopTelemetry = await startTelemetry();
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help + '\n');
@@ -68,4 +87,4 @@ main(process.argv.slice(2)).then(
       process.exitCode = 1;
     }
   },
-);
+).finally(() => stopTelemetry());

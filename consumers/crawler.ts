@@ -2,6 +2,7 @@ import type { ClassRequested, FileJobs, FileOutcome, FileResults } from '../sche
 import { MAX_FILES_PER_ENTRY, SCHEMA_VERSION } from '../schemas/events.js';
 import { ColonyError, describeError } from '../schemas/errors.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
+import { runInDeliverySpan } from '../streams/telemetry.js';
 import { childTraceparent } from '../streams/trace.js';
 import { walkClass, type FetchText } from './hls-walk.js';
 import { redactQuery, sourceKey } from './source-key.js';
@@ -122,7 +123,7 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
 
   return {
     async handle(batch: Delivery<ClassRequested>[]): Promise<BatchVerdict> {
-      await Promise.all(batch.map((d) => crawl(d.event)));
+      await Promise.all(batch.map((d) => runInDeliverySpan(d, () => crawl(d.event))));
     },
     /** A class whose crawl kept failing fails with the reason instead of vanishing. */
     async beforeDeadLetter(d: Delivery<ClassRequested>, reason: string): Promise<void> {

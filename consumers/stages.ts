@@ -13,7 +13,7 @@ import { CRAWLER_GROUP, crawlerHandler } from './crawler.js';
 import type { FetchText } from './hls-walk.js';
 import type { StageDeps } from './stage-deps.js';
 import { TRANSFER_GROUP, transferHandler } from './transfer.js';
-import { LocalRuntime, type TransferRuntime } from './transfer-runtime.js';
+import { createRuntime, type TransferRuntime } from './transfer-runtime.js';
 import { HttpSource } from '../lambda/sources/http-source.js';
 
 export const STAGE_NAMES = ['crawler', 'transfer', 'aggregator'] as const;
@@ -94,7 +94,7 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     await add('classes', CRAWLER_GROUP, { handle: h.handle, beforeDeadLetter: h.beforeDeadLetter, batchSize: 4, maxInFlight: 2 });
   }
   if (o.stages.includes('transfer')) {
-    const runtime = o.runtime ?? new LocalRuntime(config);
+    const runtime = o.runtime ?? createRuntime(config);
     closers.push(() => runtime.close());
     const h = transferHandler(deps, runtime);
     // Each jobs entry is one batch of up to COLONY_BATCH_SIZE files. Read enough batches to fill

@@ -4,10 +4,17 @@ import { copyBatch } from '../lambda/copy-batch.js';
 import type { Destination } from '../lambda/destinations/destination.js';
 import { openDestination } from '../lambda/destinations/open-destination.js';
 import { Limiter } from '../lambda/limiter.js';
-import { HttpSource } from '../lambda/sources/http-source.js';
+import { SchemeSource } from '../lambda/sources/scheme-source.js';
+import { LambdaRuntime } from './lambda-runtime.js';
 
 /** Where a class's files go. */
-export type ClassTarget = { dest: string; sourceBase?: string | undefined };
+export type ClassTarget = {
+  dest: string;
+  sourceBase?: string | undefined;
+  /** The class and run, when the stage passes them: the Lambda runtime puts them in its payload for the logs. */
+  classId?: string;
+  run?: number;
+};
 
 /**
  * Runs copies for the transfer stage. Local workers and Lambda implement the same interface and
@@ -20,15 +27,16 @@ export interface TransferRuntime {
 
 /** The default runtime: copies in this process, COLONY_CONCURRENCY at a time across batches. */
 export class LocalRuntime implements TransferRuntime {
-  private readonly source: HttpSource;
+  private readonly source: SchemeSource;
   private readonly limiter: Limiter;
   private readonly dests = new Map<string, Destination>();
 
   constructor(private readonly config: Config) {
-    this.source = new HttpSource({
+    this.source = new SchemeSource({
       connections: config.concurrency,
       timeoutMs: config.copyTimeoutMs,
       allowedOrigins: config.allowedOrigins,
+      s3: { endpoint: config.s3Endpoint, forcePathStyle: config.s3ForcePathStyle },
     });
     this.limiter = new Limiter(config.concurrency);
   }
@@ -42,9 +50,18 @@ export class LocalRuntime implements TransferRuntime {
       });
       this.dests.set(target.dest, dest);
     }
+    const c = this.config;
     return copyBatch(
       files,
-      { source: this.source, dest, attempts: this.config.retryAttempts, timeoutMs: this.config.copyTimeoutMs },
+      {
+        source: this.source,
+        dest,
+        attempts: c.retryAttempts,
+        timeoutMs: c.copyTimeoutMs,
+        skipExisting: c.skipExisting,
+        multipart: { thresholdBytes: c.multipartThresholdBytes, partBytes: c.multipartPartBytes },
+        ...(c.cacheControl ? { cacheControl: c.cacheControl } : {}),
+      },
       this.limiter,
     );
   }
@@ -53,4 +70,14 @@ export class LocalRuntime implements TransferRuntime {
     await Promise.all([...this.dests.values()].map((d) => d.close()));
     await this.source.close();
   }
+}
+
+/**
+ * The runtime COLONY_RUNTIME names: `local` (copies in this process) or `lambda` (batches
+ * invoked on the function COLONY_LAMBDA_FUNCTION names).
+ *
+ * @throws ConfigError when the Lambda settings are missing or inconsistent.
+ */
+export function createRuntime(config: Config): TransferRuntime {
+  return config.runtime === 'lambda' ? new LambdaRuntime(config) : new LocalRuntime(config);
 }

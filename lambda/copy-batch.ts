@@ -1,6 +1,12 @@
 import type { FileOutcome, JobFile } from '../schemas/events.js';
 import { copyFile, type CopyOptions } from './copy-file.js';
 import type { Limiter } from './limiter.js';
+import { ExistingObjects } from './skip-existing.js';
+
+export type BatchOptions = Omit<CopyOptions, 'existing'> & {
+  /** List the destination once and report files already there (same size and checksum) as skipped. */
+  skipExisting?: boolean;
+};
 
 /**
  * Copies a batch of files with bounded concurrency and reports one result per job, in job order.
@@ -8,8 +14,15 @@ import type { Limiter } from './limiter.js';
  */
 export async function copyBatch(
   jobs: readonly JobFile[],
-  options: CopyOptions,
+  options: BatchOptions,
   limiter: Limiter,
 ): Promise<FileOutcome[]> {
-  return Promise.all(jobs.map((job) => limiter.run(() => copyFile(job, options))));
+  const { skipExisting, ...copy } = options;
+  let existing: ExistingObjects | undefined;
+  if (skipExisting && jobs.length > 0) {
+    // Without a listing every file is copied: slower, never wrong, as copies are idempotent.
+    existing = await ExistingObjects.list(copy.dest, jobs).catch(() => undefined);
+  }
+  const withExisting: CopyOptions = existing ? { ...copy, existing } : copy;
+  return Promise.all(jobs.map((job) => limiter.run(() => copyFile(job, withExisting))));
 }

@@ -1,13 +1,19 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { FileOutcome, JobFile } from '../schemas/events.js';
-import { ColonyError, describeError } from '../schemas/errors.js';
-import type { Destination } from './destinations/destination.js';
+import {
+  ColonyError,
+  SizeMismatchError,
+  SourceTransientError,
+  describeError,
+} from '../schemas/errors.js';
+import type { Destination, WriteReceipt } from './destinations/destination.js';
 import { contentTypeFor } from './destinations/open-destination.js';
-import type { OpenedBody } from './sources/http-source.js';
+import { copyInParts, type PartSettings } from './multipart.js';
+import type { ExistingObject, ExistingObjects } from './skip-existing.js';
+import type { FileSource, OpenedBody } from './sources/file-source.js';
 
-/** Where bytes come from: an HTTP origin or a bucket. */
-export interface FileSource {
-  open(url: string, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<OpenedBody>;
-}
+export type { FileSource } from './sources/file-source.js';
 
 export type CopyOptions = {
   source: FileSource;
@@ -19,9 +25,23 @@ export type CopyOptions = {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   signal?: AbortSignal;
+  /** Cache-Control stored with each object (COLONY_CACHE_CONTROL). */
+  cacheControl?: string;
+  /** Files over the threshold go in parts where the destination has startMultipart (S3). */
+  multipart?: PartSettings;
+  /** Skip-existing: what the destination holds for this batch (see ExistingObjects). */
+  existing?: ExistingObjects;
 };
 
+/** Failed outcome code of a copy stopped by the caller's signal (a deadline, a shutdown). */
+export const ABORTED_CODE = 'E_ABORTED';
+
+/** The largest file compared by download when its source gives no usable checksum. */
+const DEFAULT_COMPARE_LIMIT = 64 * 1024 * 1024;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Done = { status: 'copied'; receipt: WriteReceipt } | { status: 'skipped'; bytes: number };
 
 /**
  * Copies one file, streaming, verified by the destination (byte count against the source's
@@ -35,12 +55,12 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
   for (;;) {
     attempt++;
     try {
-      const opened = await o.source.open(job.url, { timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) });
-      const receipt = await o.dest.put(job.key, opened.body, {
-        size: opened.size,
-        contentType: contentTypeFor(job.key),
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
+      o.signal?.throwIfAborted();
+      const done = await copyOnce(job, o);
+      if (done.status === 'skipped') {
+        return { ...base, status: 'skipped', attempts: attempt, bytes: done.bytes };
+      }
+      const { receipt } = done;
       return {
         ...base,
         status: 'copied',
@@ -51,7 +71,16 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
       };
     } catch (err) {
       const retryable = err instanceof ColonyError ? err.retryable : true;
-      if (!retryable || attempt >= o.attempts || o.signal?.aborted) {
+      if (o.signal?.aborted) {
+        return {
+          ...base,
+          status: 'failed',
+          attempts: attempt,
+          reason: `stopped before the copy finished: ${describeError(o.signal.reason)}`.slice(0, 2000),
+          code: ABORTED_CODE,
+        };
+      }
+      if (!retryable || attempt >= o.attempts) {
         return {
           ...base,
           status: 'failed',
@@ -60,8 +89,116 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
           code: err instanceof ColonyError ? err.code : 'E_UNKNOWN',
         };
       }
-      const cap = Math.min(o.backoffMaxMs ?? 5000, (o.backoffBaseMs ?? 200) * 2 ** (attempt - 1));
-      await sleep(Math.random() * cap);
+      await sleep(backoff(o, attempt));
     }
   }
+}
+
+function backoff(o: CopyOptions, attempt: number): number {
+  return Math.random() * Math.min(o.backoffMaxMs ?? 5000, (o.backoffBaseMs ?? 200) * 2 ** (attempt - 1));
+}
+
+/**
+ * One attempt. With skip-existing, a file already at the destination is asked for only if its
+ * ETag differs from the copy's checksum (If-None-Match: a 304 means skipped, no bytes move);
+ * a source whose ETag is not an MD5 sends the file, which is compared before any upload.
+ */
+async function copyOnce(job: JobFile, o: CopyOptions): Promise<Done> {
+  // A failed lookup only costs the skip: the file is copied again, which is idempotent.
+  const existing = o.existing ? await o.existing.lookup(job.key).catch(() => undefined) : undefined;
+  const match = existing?.sourceEtag ?? existing?.md5;
+  const opened = await o.source.open(job.url, {
+    timeoutMs: o.timeoutMs,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(match === undefined ? {} : { ifNoneMatch: match }),
+  });
+  if (opened.notModified) {
+    if (!existing) throw new SourceTransientError(`${job.key}: unexpected 304 Not Modified`);
+    return { status: 'skipped', bytes: existing.size };
+  }
+  const contentType = contentTypeFor(job.key);
+  const size = opened.size;
+  const parts = o.multipart;
+  if (parts && size !== undefined && size > parts.thresholdBytes && o.dest.startMultipart) {
+    return { status: 'copied', receipt: await copyLarge(job, o, opened, size, parts) };
+  }
+  let body = opened.body;
+  const compareLimit = parts?.thresholdBytes ?? DEFAULT_COMPARE_LIMIT;
+  if (existing?.md5 !== undefined && size === existing.size && size <= compareLimit) {
+    const same = await sameContent(body, existing, o.signal);
+    if (same.equal) return { status: 'skipped', bytes: existing.size };
+    body = Readable.from([same.data]);
+  }
+  const receipt = await o.dest.put(job.key, body, {
+    size,
+    contentType,
+    ...(o.cacheControl ? { cacheControl: o.cacheControl } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return { status: 'copied', receipt };
+}
+
+async function copyLarge(
+  job: JobFile,
+  o: CopyOptions,
+  opened: OpenedBody,
+  size: number,
+  parts: PartSettings,
+): Promise<WriteReceipt> {
+  let upload;
+  try {
+    upload = await o.dest.startMultipart!(job.key, {
+      contentType: contentTypeFor(job.key),
+      ...(o.cacheControl ? { cacheControl: o.cacheControl } : {}),
+      ...(opened.etag ? { sourceEtag: opened.etag } : {}),
+    });
+  } catch (err) {
+    opened.body.destroy();
+    throw err;
+  }
+  try {
+    return await copyInParts(
+      {
+        url: job.url,
+        opened,
+        size,
+        source: o.source,
+        upload,
+        parts,
+        attempts: o.attempts,
+        timeoutMs: o.timeoutMs,
+        backoffMs: (attempt) => backoff(o, attempt),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+      async () => (await o.dest.head(job.key))?.size,
+    );
+  } catch (err) {
+    await upload.abort();
+    throw err;
+  }
+}
+
+/** Reads the whole body (of the size the source announced) and compares its MD5. */
+async function sameContent(
+  body: Readable,
+  existing: ExistingObject,
+  signal: AbortSignal | undefined,
+): Promise<{ equal: boolean; data: Buffer }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer | string>) {
+      signal?.throwIfAborted();
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      bytes += buf.length;
+      if (bytes > existing.size) throw new SizeMismatchError(existing.size, bytes);
+      chunks.push(buf);
+    }
+  } catch (err) {
+    if (!body.destroyed) body.destroy();
+    throw err;
+  }
+  if (bytes !== existing.size) throw new SizeMismatchError(existing.size, bytes);
+  const data = Buffer.concat(chunks, bytes);
+  return { equal: createHash('md5').update(data).digest('hex') === existing.md5, data };
 }

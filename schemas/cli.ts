@@ -47,3 +47,65 @@ export const StatusOptions = z.object({
   json: z.boolean().default(false),
 });
 export type StatusOptions = z.infer<typeof StatusOptions>;
+
+const logicalStream = z.enum(['classes', 'jobs', 'results', 'outcomes', 'dead'], {
+  error: 'expected one of classes, jobs, results, outcomes, dead',
+});
+
+const groupName = z
+  .string()
+  .regex(/^[A-Za-z0-9._:@-]{1,100}$/, 'a group name of 1 to 100 letters, digits and . _ : @ -');
+
+/** `colony scan --catalog <file|url> [--dest <url>] [--source-base <path>] [--json]` */
+export const ScanOptions = z.object({
+  catalog: z.string().min(1, 'name a catalog file or http(s) URL'),
+  dest: DestUrl,
+  sourceBase: z.string().optional(),
+  json: z.boolean().default(false),
+});
+export type ScanOptions = z.infer<typeof ScanOptions>;
+
+/** `colony replay --stream <name> [--from <pos>] [--to <pos>] [--group <name>] [--json]` */
+export const ReplayOptions = z.object({
+  stream: logicalStream,
+  from: z.string().optional(),
+  to: z.string().optional(),
+  group: groupName.optional(),
+  dest: DestUrl.optional(),
+  json: z.boolean().default(false),
+});
+export type ReplayOptions = z.infer<typeof ReplayOptions>;
+
+/** `colony reconcile [classId...] [--repair] [--wait <seconds>] [--json]` */
+export const ReconcileOptions = z.object({
+  classIds: z.array(z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'class ids are letters, digits and . _ : - only')),
+  repair: z.boolean().default(false),
+  wait: z
+    .string()
+    .regex(/^\d+$/, '--wait expects a number of seconds')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(86_400))
+    .optional(),
+  dest: DestUrl.optional(),
+  json: z.boolean().default(false),
+});
+export type ReconcileOptions = z.infer<typeof ReconcileOptions>;
+
+/** `colony report [--format md|json|csv] [--group <name>] [--follow]` */
+export const ReportOptions = z.object({
+  format: z.enum(['md', 'json', 'csv'], { error: 'expected md, json or csv' }).default('md'),
+  group: groupName.optional(),
+  follow: z.boolean().default(false),
+  interval: positiveInt('interval').optional(),
+});
+export type ReportOptions = z.infer<typeof ReportOptions>;
+
+/** `colony trim [--stream <name>] [--archive] [--dest <url>] [--dry-run] [--json]` */
+export const TrimOptions = z.object({
+  streams: z.array(logicalStream).min(1),
+  archive: z.boolean().default(false),
+  dest: DestUrl.optional(),
+  dryRun: z.boolean().default(false),
+  json: z.boolean().default(false),
+});
+export type TrimOptions = z.infer<typeof TrimOptions>;

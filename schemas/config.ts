@@ -44,6 +44,11 @@ const origins = z
     ),
   );
 
+const MiB = 1024 * 1024;
+/** S3's smallest part (every part but the last) and largest part. */
+const MIN_PART_BYTES = 5 * MiB;
+const MAX_PART_BYTES = 5 * 1024 * MiB;
+
 /**
  * The environment colony reads, validated once at start. Each key is the variable's own name so
  * that an error can name it; `loadConfig` maps it to the camel-case `Config`.
@@ -70,6 +75,18 @@ export const EnvSchema = z.object({
   COLONY_BLOCK_MS: int(10, 60_000).default(2000),
   COLONY_COPY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   COLONY_MAX_PLAYLIST_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  COLONY_LAMBDA_ENDPOINT: z.string().url().optional(),
+  COLONY_LAMBDA_MAX_IN_FLIGHT: int(1, 10_000).default(32),
+  COLONY_LAMBDA_COPY_CONCURRENCY: int(1, 1024).default(16),
+  COLONY_LAMBDA_TIMEOUT_MS: int(1000, 900_000).optional(),
+  COLONY_MULTIPART_THRESHOLD_BYTES: int(MIN_PART_BYTES, MAX_PART_BYTES).default(64 * MiB),
+  COLONY_MULTIPART_PART_BYTES: int(MIN_PART_BYTES, MAX_PART_BYTES).default(16 * MiB),
+  COLONY_CACHE_CONTROL: z
+    .string()
+    .max(256)
+    .regex(/^[\x20-\x7e]+$/, 'printable ASCII such as "public, max-age=31536000, immutable"')
+    .optional(),
+  COLONY_SKIP_EXISTING: bool.default(false),
 });
 
 /** The validated configuration; its type follows from EnvSchema through loadConfig. */
@@ -115,5 +132,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     blockMs: e.COLONY_BLOCK_MS,
     copyTimeoutMs: e.COLONY_COPY_TIMEOUT_MS,
     maxPlaylistBytes: e.COLONY_MAX_PLAYLIST_BYTES,
+    lambdaEndpoint: e.COLONY_LAMBDA_ENDPOINT,
+    lambdaMaxInFlight: e.COLONY_LAMBDA_MAX_IN_FLIGHT,
+    lambdaCopyConcurrency: e.COLONY_LAMBDA_COPY_CONCURRENCY,
+    lambdaTimeoutMs: e.COLONY_LAMBDA_TIMEOUT_MS,
+    multipartThresholdBytes: e.COLONY_MULTIPART_THRESHOLD_BYTES,
+    multipartPartBytes: e.COLONY_MULTIPART_PART_BYTES,
+    cacheControl: e.COLONY_CACHE_CONTROL,
+    skipExisting: e.COLONY_SKIP_EXISTING,
   };
 }

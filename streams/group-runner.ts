@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { StreamEvent, StreamName } from '../schemas/events.js';
 import { describeError } from '../schemas/errors.js';
@@ -8,6 +9,7 @@ import type { Liveness } from './liveness.js';
 import type { Logger } from './log.js';
 import { autoclaim, claimFromDeadConsumers, deliveryCounts, release, type RawEntry } from './reclaim.js';
 import type { ColonyRedis } from './scripts.js';
+import { TelemetryAttributes, bindDeliverySpan, endSpan, entryAttributes, startChildSpan } from './telemetry.js';
 
 /** One valid entry handed to a stage. */
 export type Delivery<T> = {
@@ -204,16 +206,39 @@ export class GroupRunner<S extends StreamName> {
       valid.push(delivery);
     }
     if (valid.length === 0) return;
-    const verdict = (await this.o.handle(valid)) ?? {};
-    const released = new Set(verdict.release ?? []);
-    const dead = new Map((verdict.dead ?? []).map((d) => [d.id, d.reason]));
-    for (const d of valid) {
-      const reason = dead.get(d.id);
-      if (reason !== undefined) await this.bury(d, reason);
+    const spans = valid.map((d) => this.startSpan(d));
+    try {
+      const verdict = (await this.o.handle(valid)) ?? {};
+      const released = new Set(verdict.release ?? []);
+      const dead = new Map((verdict.dead ?? []).map((d) => [d.id, d.reason]));
+      for (const d of valid) {
+        const reason = dead.get(d.id);
+        if (reason !== undefined) await this.bury(d, reason);
+      }
+      const ack = valid.filter((d) => !released.has(d.id) && !dead.has(d.id)).map((d) => d.id);
+      if (ack.length) await this.o.redis.xack(this.key, this.o.group, ...ack);
+      if (released.size) await release(this.target, [...released], this.o.visibilityTimeoutMs);
+      valid.forEach(({ id }, i) => {
+        const reason = dead.get(id);
+        endSpan(spans[i]!, reason !== undefined ? 'dead' : released.has(id) ? 'released' : 'acked', reason);
+      });
+    } catch (err) {
+      for (const span of spans) endSpan(span, 'error', describeError(err));
+      throw err;
     }
-    const ack = valid.filter((d) => !released.has(d.id) && !dead.has(d.id)).map((d) => d.id);
-    if (ack.length) await this.o.redis.xack(this.key, this.o.group, ...ack);
-    if (released.size) await release(this.target, [...released], this.o.visibilityTimeoutMs);
+  }
+
+  /** One CONSUMER span per delivery, child of the span the entry's traceparent names. */
+  private startSpan(d: Delivery<StreamEvent<S>>) {
+    const span = startChildSpan(`colony.${this.o.group} process`, d.event.traceparent, SpanKind.CONSUMER, {
+      [TelemetryAttributes.Stage]: this.o.group,
+      [TelemetryAttributes.Stream]: this.key,
+      [TelemetryAttributes.EntryId]: d.id,
+      [TelemetryAttributes.Deliveries]: d.deliveries,
+      ...entryAttributes(d.event),
+    });
+    bindDeliverySpan(d, span);
+    return span;
   }
 
   private async bury(d: { id: string; fields: Record<string, string>; deliveries: number }, reason: string) {

@@ -10,14 +10,51 @@ export type WriteReceipt = {
   etag?: string;
 };
 
-export type ObjectInfo = { size: number; etag?: string };
+export type ObjectInfo = {
+  size: number;
+  etag?: string;
+  /** Hex MD5 of the content, where the store records it (colony's x-amz-meta-colony-md5). */
+  md5?: string;
+  /** The source's ETag colony recorded when it copied the object in parts. */
+  sourceEtag?: string;
+};
+
+/** One object found by {@link Destination.list}: its key relative to the destination prefix. */
+export type ListedObject = { key: string; size: number; etag?: string };
+
+export type ListOptions = {
+  /**
+   * True (the default): every object whose key starts with the prefix, however deep. False: only
+   * those with no further `/` after the prefix, like one directory (S3 Delimiter `/`).
+   */
+  recursive?: boolean;
+};
 
 export type PutOptions = {
   /** The size the source announced (Content-Length); a body of another size is rejected. */
   size: number | undefined;
   contentType?: string;
+  /** Cache-Control to store with the object (COLONY_CACHE_CONTROL); stores without headers ignore it. */
+  cacheControl?: string;
   signal?: AbortSignal;
 };
+
+export type MultipartOptions = {
+  contentType?: string;
+  cacheControl?: string;
+  /** The source's ETag, recorded so that a later run can tell the object is the same version. */
+  sourceEtag?: string;
+};
+
+/** One upload in parts; see {@link Destination.startMultipart}. */
+export interface MultipartUpload {
+  /** Uploads part `number` (1-based) with its MD5, so the store rejects a corrupted part; returns its ETag. */
+  uploadPart(number: number, data: Buffer, md5: Buffer, signal?: AbortSignal): Promise<string>;
+  /** Assembles the parts into the object and returns its ETag. */
+  complete(parts: readonly { number: number; etag: string }[], signal?: AbortSignal): Promise<string | undefined>;
+  /** Drops the parts; best effort, never throws. */
+  abort(): Promise<void>;
+}
 
 /**
  * Where copies go. Implementations write atomically (a reader never sees a partial object),
@@ -30,6 +67,18 @@ export interface Destination {
   put(key: string, body: Readable, options: PutOptions): Promise<WriteReceipt>;
   /** Size (and ETag) of an existing object, or undefined when there is none. */
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Objects whose key (relative to the destination prefix) starts with `prefix`, in pages: one
+   * request per page of up to 1,000 objects, not one per file. Order is unspecified.
+   */
+  list(prefix: string, options?: ListOptions): AsyncIterable<ListedObject>;
+  /** The content of the object at `key` as a stream, or undefined when there is none. */
+  get(key: string): Promise<Readable | undefined>;
+  /**
+   * Starts an upload in parts, for stores whose put holds a whole body in memory (S3). Absent
+   * where put streams any size (file://): large files go through put there.
+   */
+  startMultipart?(key: string, options: MultipartOptions): Promise<MultipartUpload>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +11,14 @@ import {
   SizeMismatchError,
 } from '../../schemas/errors.js';
 import { joinDestKey } from './dest-key.js';
-import type { Destination, ObjectInfo, PutOptions, WriteReceipt } from './destination.js';
+import type {
+  Destination,
+  ListedObject,
+  ListOptions,
+  ObjectInfo,
+  PutOptions,
+  WriteReceipt,
+} from './destination.js';
 
 export type FileDestinationOptions = {
   /** Absolute directory the keys are written under. */
@@ -99,12 +107,62 @@ export class FileDestination implements Destination {
     }
   }
 
+  /**
+   * Walks the directory that `prefix` names (its part up to the last `/`), keeping the entries
+   * whose names start with the rest; see {@link Destination.list}. Temp files of writes in
+   * progress are not listed.
+   */
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
+    const cut = prefix.lastIndexOf('/');
+    const dirKey = cut < 0 ? '' : prefix.slice(0, cut);
+    const namePrefix = prefix.slice(cut + 1);
+    const dir = dirKey === '' ? this.root : this.pathFor(dirKey);
+    yield* this.walk(dir, dirKey, namePrefix, options.recursive ?? true);
+  }
+
+  /** A read stream of the file at `key`, or undefined when there is none. */
+  async get(key: string): Promise<Readable | undefined> {
+    const target = this.pathFor(key);
+    const info = await this.head(key);
+    if (!info) return undefined;
+    return createReadStream(target);
+  }
+
   async close(): Promise<void> {}
+
+  private async *walk(
+    dir: string,
+    dirKey: string,
+    namePrefix: string,
+    recursive: boolean,
+  ): AsyncIterable<ListedObject> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+      throw toDestinationError('list', dir, err);
+    }
+    for (const entry of entries) {
+      if (!entry.name.startsWith(namePrefix) || TEMP_FILE.test(entry.name)) continue;
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      const full = path.join(dir, entry.name);
+      if (entry.isFile()) {
+        const info = await stat(full).catch(() => undefined);
+        if (info?.isFile()) yield { key, size: info.size };
+      } else if (entry.isDirectory() && recursive) {
+        yield* this.walk(full, key, '', true);
+      }
+    }
+  }
 
   private pathFor(key: string): string {
     return path.join(this.root, ...joinDestKey('', key).split('/'));
   }
 }
+
+/** The hidden temp file of a put in progress (see put). */
+const TEMP_FILE = /^\..+\.[0-9a-f]{16}\.tmp$/;
 
 /** Copies the body into the open file; fs failures become DestinationErrors, body errors pass. */
 async function copyInto(

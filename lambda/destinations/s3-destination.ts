@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type PutObjectCommandOutput,
@@ -9,8 +12,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { ColonyError, DestinationError, SizeMismatchError } from '../../schemas/errors.js';
 import { joinDestKey } from './dest-key.js';
+import { S3MultipartUpload } from './s3-multipart.js';
 import type {
   Destination,
+  ListedObject,
+  MultipartOptions,
+  MultipartUpload,
+  ListOptions,
   ObjectInfo,
   PutOptions,
   S3Settings,
@@ -24,13 +32,19 @@ export type S3DestinationOptions = {
   /** Key prefix below the bucket, without leading or trailing `/`; may be empty. */
   prefix: string;
   settings?: S3Settings;
-  /** Bodies larger than this are refused until multipart uploads exist. Default 512 MiB. */
+  /**
+   * Bodies larger than this are refused by put (copies over the multipart threshold go through
+   * startMultipart instead). Default 512 MiB.
+   */
   maxSinglePutBytes?: number;
   /** Explicit credentials (tests, local stores); the SDK's default chain otherwise. */
   credentials?: S3ClientConfig['credentials'];
 };
 
 const DEFAULT_MAX_SINGLE_PUT_BYTES = 512 * 1024 * 1024;
+/** User metadata colony writes (x-amz-meta-colony-md5, x-amz-meta-colony-source-etag). */
+const MD5_METADATA = 'colony-md5';
+const SOURCE_ETAG_METADATA = 'colony-source-etag';
 const FALLBACK_REGION = 'us-east-1';
 
 // Error codes that S3 sends with a 4xx status but that another attempt can fix: a body
@@ -93,6 +107,10 @@ export class S3Destination implements Destination {
           ContentLength: data.length,
           ContentMD5: md5.toString('base64'),
           ContentType: options.contentType,
+          CacheControl: options.cacheControl,
+          // ListObjectsV2 shows the ETag; this copy of the MD5 still holds where the ETag is not
+          // one (SSE-KMS), for skip-existing's HEAD.
+          Metadata: { [MD5_METADATA]: md5.toString('hex') },
         }),
         { abortSignal: options.signal },
       );
@@ -122,10 +140,88 @@ export class S3Destination implements Destination {
       );
       const etag = unquote(output.ETag);
       const size = output.ContentLength ?? 0;
-      return etag === undefined ? { size } : { size, etag };
+      const md5 = output.Metadata?.[MD5_METADATA];
+      const sourceEtag = output.Metadata?.[SOURCE_ETAG_METADATA];
+      return {
+        size,
+        ...(etag === undefined ? {} : { etag }),
+        ...(md5 && /^[0-9a-f]{32}$/.test(md5) ? { md5 } : {}),
+        ...(sourceEtag ? { sourceEtag } : {}),
+      };
     } catch (err) {
       if (statusOf(err) === 404 || errorName(err) === 'NotFound') return undefined;
       throw this.classify('HEAD', objectKey, err, undefined);
+    }
+  }
+
+  /** ListObjectsV2 below the destination prefix, page by page; see {@link Destination.list}. */
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
+    const cut = prefix.lastIndexOf('/');
+    // The directory part is checked like a key: a listing never reaches outside the prefix.
+    if (cut > 0) joinDestKey('', prefix.slice(0, cut));
+    const base = this.prefix === '' ? '' : `${this.prefix}/`;
+    let token: string | undefined;
+    do {
+      let output;
+      try {
+        output = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: base + prefix,
+            ContinuationToken: token,
+            ...(options.recursive === false ? { Delimiter: '/' } : {}),
+          }),
+        );
+      } catch (err) {
+        throw this.classify('LIST', base + prefix, err, undefined);
+      }
+      for (const o of output.Contents ?? []) {
+        if (!o.Key?.startsWith(base)) continue;
+        const etag = unquote(o.ETag);
+        const key = o.Key.slice(base.length);
+        yield etag === undefined ? { key, size: o.Size ?? 0 } : { key, size: o.Size ?? 0, etag };
+      }
+      token = output.IsTruncated ? output.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** GetObject of `key` as a stream, or undefined when it does not exist. */
+  async get(key: string): Promise<Readable | undefined> {
+    const objectKey = joinDestKey(this.prefix, key);
+    try {
+      const output = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }),
+      );
+      const body = output.Body;
+      if (body instanceof Readable) return body;
+      if (body === undefined) return Readable.from([]);
+      return Readable.from([Buffer.from(await body.transformToByteArray())]);
+    } catch (err) {
+      if (statusOf(err) === 404 || errorName(err) === 'NoSuchKey') return undefined;
+      throw this.classify('GET', objectKey, err, undefined);
+    }
+  }
+
+  /** CreateMultipartUpload of `key`; see {@link Destination.startMultipart}. */
+  async startMultipart(key: string, options: MultipartOptions): Promise<MultipartUpload> {
+    const objectKey = joinDestKey(this.prefix, key);
+    const sourceEtag = options.sourceEtag;
+    // Metadata travels as an HTTP header: only a printable ETag of sane length is recorded.
+    const recordable = sourceEtag !== undefined && /^[\x20-\x7e]{1,256}$/.test(sourceEtag);
+    try {
+      const output = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          ContentType: options.contentType,
+          CacheControl: options.cacheControl,
+          ...(recordable ? { Metadata: { [SOURCE_ETAG_METADATA]: sourceEtag } } : {}),
+        }),
+      );
+      if (!output.UploadId) throw new DestinationError(`CreateMultipartUpload ${this.where(objectKey)}: no UploadId`);
+      return new S3MultipartUpload(this, objectKey, output.UploadId);
+    } catch (err) {
+      throw this.classify('CreateMultipartUpload', objectKey, err, undefined);
     }
   }
 
@@ -164,17 +260,19 @@ export class S3Destination implements Destination {
   private tooLarge(objectKey: string, bytes: number): DestinationError {
     return new DestinationError(
       `PUT ${this.where(objectKey)}: ${bytes} bytes is over the single-upload limit of ` +
-        `${this.maxSinglePutBytes} bytes (maxSinglePutBytes); multipart uploads are not supported yet`,
+        `${this.maxSinglePutBytes} bytes (maxSinglePutBytes); a larger file is copied in parts ` +
+        `when its source announces its size (COLONY_MULTIPART_THRESHOLD_BYTES)`,
       { retryable: false },
     );
   }
 
-  private where(objectKey: string): string {
+  /** `s3://bucket/key`, for messages. */
+  where(objectKey: string): string {
     return `s3://${this.bucket}/${objectKey}`;
   }
 
   /** Turns SDK and network errors into DestinationErrors; ours and aborts pass unchanged. */
-  private classify(
+  classify(
     op: string,
     objectKey: string,
     err: unknown,
@@ -204,7 +302,7 @@ let resolvedRegion: Promise<string> | undefined;
  * none is configured, so that a local S3-compatible endpoint works without any AWS setup.
  * A client without a region is the only public way to run that chain; it makes no requests.
  */
-function regionFromDefaultChain(): Promise<string> {
+export function regionFromDefaultChain(): Promise<string> {
   resolvedRegion ??= (async () => {
     const probe = new S3Client({});
     try {
@@ -225,17 +323,17 @@ function etagIsMd5(output: PutObjectCommandOutput): boolean {
   return plain && !sse.startsWith('aws:kms') && output.SSECustomerAlgorithm === undefined;
 }
 
-function unquote(etag: string | undefined): string | undefined {
+export function unquote(etag: string | undefined): string | undefined {
   return etag === undefined ? undefined : etag.replace(/^"|"$/g, '');
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
   const status = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata
     ?.httpStatusCode;
   return typeof status === 'number' ? status : undefined;
 }
 
-function errorName(err: unknown): string | undefined {
+export function errorName(err: unknown): string | undefined {
   const e = err as { Code?: unknown; name?: unknown } | null;
   if (typeof e?.Code === 'string') return e.Code;
   return typeof e?.name === 'string' ? e.name : undefined;

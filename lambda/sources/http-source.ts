@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import {
   ColonyError,
@@ -7,6 +7,13 @@ import {
   SourceTransientError,
   UnsafeUriError,
 } from '../../schemas/errors.js';
+import {
+  parseContentRange,
+  quoteEtag,
+  type FileSource,
+  type OpenedBody,
+  type OpenOptions,
+} from './file-source.js';
 
 export type HttpSourceOptions = {
   /** Connections kept open per origin. Default 64, the default copy concurrency. */
@@ -22,20 +29,7 @@ export type HttpSourceOptions = {
   userAgent?: string;
 };
 
-export type OpenOptions = {
-  signal?: AbortSignal;
-  /** Time allowed for the response headers, and for each pause between body chunks. */
-  timeoutMs?: number;
-};
-
-export type OpenedBody = {
-  /** The response body; it fails with a SourceTransientError if the transfer breaks off. */
-  body: Readable;
-  /** Content-Length, when the origin sent one. */
-  size: number | undefined;
-  /** The URL that answered, after redirects. */
-  finalUrl?: string;
-};
+export type { OpenedBody, OpenOptions } from './file-source.js';
 
 export type FetchTextOptions = OpenOptions & { maxBytes: number };
 export type FetchedText = { text: string; finalUrl: string; contentType?: string };
@@ -48,7 +42,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * Every error says what failed with the URL's origin and path only: source URLs are often
  * signed, and the query string is a credential that must not reach logs or reports.
  */
-export class HttpSource {
+export class HttpSource implements FileSource {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly maxRedirects: number;
@@ -75,12 +69,31 @@ export class HttpSource {
    * @throws SourcePermanentError for 400, 403, 404, 410 and other answers a retry won't change.
    * @throws SourceTransientError for 408, 429, 5xx, network errors and timeouts.
    * @throws UnsafeUriError for a redirect to another origin.
+   * @throws SourceTransientError when a range was asked for and the origin sent the whole file.
    */
   async open(url: string, options: OpenOptions = {}): Promise<OpenedBody> {
     const { response, finalUrl } = await this.get(url, options);
+    const etag = headerValue(response.headers.etag);
+    const tag = etag === undefined ? {} : { etag };
+    if (response.statusCode === 304) {
+      await response.body.dump().catch(() => undefined);
+      return { body: Readable.from([]), size: 0, finalUrl: finalUrl.href, notModified: true, ...tag };
+    }
     const size = contentLength(response.headers);
+    let totalSize: number | undefined;
+    if (options.range) {
+      const range = parseContentRange(headerValue(response.headers['content-range']));
+      if (response.statusCode !== 206 || !range || range.start !== options.range.start) {
+        discard(response.body);
+        throw new SourceTransientError(
+          `GET ${safeUrl(finalUrl)}: asked for bytes ${options.range.start}- and got ` +
+            `HTTP ${response.statusCode} without a matching Content-Range`,
+        );
+      }
+      totalSize = range.total;
+    }
     const body = guardBody(response.body, finalUrl, options.signal);
-    return { body, size, finalUrl: finalUrl.href };
+    return { body, size, finalUrl: finalUrl.href, ...tag, ...(totalSize === undefined ? {} : { totalSize }) };
   }
 
   /**
@@ -135,6 +148,7 @@ export class HttpSource {
       const response = await this.send(current, options);
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { response, finalUrl: current };
+      if (status === 304 && options.ifNoneMatch !== undefined) return { response, finalUrl: current };
       // The body of an error or redirect is never needed; dump() keeps the connection reusable.
       await response.body.dump().catch(() => undefined);
       const location = REDIRECT_STATUSES.has(status)
@@ -158,11 +172,14 @@ export class HttpSource {
 
   private async send(url: URL, options: OpenOptions): Promise<Dispatcher.ResponseData> {
     const timeout = options.timeoutMs ?? this.timeoutMs;
+    const headers: Record<string, string> = { ...this.headers };
+    if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
+    if (options.ifNoneMatch !== undefined) headers['if-none-match'] = quoteEtag(options.ifNoneMatch);
     try {
       return await request(url, {
         dispatcher: this.agent,
         method: 'GET',
-        headers: this.headers,
+        headers,
         signal: options.signal,
         headersTimeout: timeout,
         bodyTimeout: timeout,

@@ -1,0 +1,131 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { ReportOptions } from '../../schemas/cli.js';
+import type { Config } from '../../schemas/config.js';
+import { UsageError } from '../../schemas/errors.js';
+import { runReportConsumer, type ClassTransferReport, type OverallReport, type TransferReport } from '../../consumers/report.js';
+import { consumerName } from '../../streams/liveness.js';
+import { Keys } from '../../streams/keys.js';
+import { connectBlocking, connectRedis, probeRedis } from '../../streams/redis.js';
+import { detachGroup } from '../../streams/replay.js';
+import { parseArgv } from '../args.js';
+import { parseOptions } from '../errors.js';
+import { formatBytes } from '../report.js';
+import { archiveFor } from './replay.js';
+
+export const reportHelp = `Usage: colony report [--format md|json|csv] [--group <name>] [--follow]
+
+Builds a transfer report per class and overall (files, copied, skipped, failed, bytes, duration,
+throughput, retries) from the results and outcomes streams, as a reporting consumer: it attaches
+a consumer group of its own at 0 to every shard of both streams and reads the whole history,
+then (with --follow) live events. It is one more group: the pipeline neither waits for it nor
+changes, and it acks what it reads.
+
+Options:
+  --format <f>     md (default), json or csv
+  --group <name>   use this group, and keep it after exit (it shows in colony status, and
+                   colony trim keeps what it has not read); an existing group resumes where it
+                   stood, so its report covers only what it reads now. Without --group a
+                   temporary group report-<host>-<random> is created at 0 and removed on exit
+  --follow         keep reading live events and print the report again as it changes, until
+                   SIGINT or SIGTERM
+  --interval <ms>  with --follow: at most one report per interval (default 2000)
+  --dest <url>     where the archive of trimmed entries is (default COLONY_DEST): a new group
+                   reads it first, so the report still covers what colony trim removed
+  --no-archive     read Redis only`;
+
+/** A Markdown table of the report. */
+export function formatMarkdown(classes: readonly ClassTransferReport[], total: OverallReport): string {
+  const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    '# Transfer report',
+    '',
+    row(['class', 'status', 'files', 'copied', 'skipped', 'failed', 'bytes', 'duration', 'throughput', 'retries']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  const figures = (c: Omit<OverallReport, 'classes' | 'transferred' | 'failedClasses' | 'inProgress'>) => [
+    c.files, c.copied, c.skipped, c.failed, formatBytes(c.bytes), `${(c.durationMs / 1000).toFixed(1)} s`,
+    `${formatBytes(c.bytesPerSecond)}/s`, c.retries,
+  ];
+  for (const c of classes) lines.push(row([c.classId, c.status, ...figures(c)]));
+  lines.push(row([`**total: ${total.classes} class${total.classes === 1 ? '' : 'es'}**`, `${total.transferred} transferred, ${total.failedClasses} failed, ${total.inProgress} in progress`, ...figures(total)]));
+  return lines.join('\n');
+}
+
+/** CSV with a header, one row per class and a last row `*` for the totals. */
+export function formatCsv(classes: readonly ClassTransferReport[], total: OverallReport): string {
+  const cols = ['classId', 'status', 'run', 'files', 'copied', 'skipped', 'failed', 'bytes', 'durationMs', 'bytesPerSecond', 'retries'] as const;
+  const cell = (v: unknown) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
+  const lines = [cols.join(',')];
+  for (const c of classes) lines.push(cols.map((k) => cell(c[k])).join(','));
+  lines.push(cols.map((k) => cell(k === 'classId' ? '*' : k === 'status' ? `${total.transferred}/${total.classes} transferred` : k === 'run' ? '' : total[k])).join(','));
+  return lines.join('\n');
+}
+
+function render(format: 'md' | 'json' | 'csv', report: TransferReport, group: string): string {
+  const classes = report.classes();
+  const overall = report.overall(classes);
+  if (format === 'json') return JSON.stringify({ generatedAt: new Date().toISOString(), group, classes, overall }, null, 2);
+  return format === 'csv' ? formatCsv(classes, overall) : formatMarkdown(classes, overall);
+}
+
+export async function reportCommand(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parseArgv(
+    args,
+    {
+      format: { type: 'string' }, group: { type: 'string' }, follow: { type: 'boolean' }, interval: { type: 'string' },
+      dest: { type: 'string' }, 'no-archive': { type: 'boolean' },
+    },
+    'report',
+  );
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony report --help)`);
+  const opts = parseOptions(ReportOptions, { format: values.format, group: values.group, follow: values.follow ?? false, interval: values.interval });
+  const temporary = opts.group === undefined;
+  const group = opts.group ?? `report-${hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`;
+  await probeRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, 'colony-report');
+  const reader = await connectBlocking(config.redisUrl, 'colony-report-reader');
+  const keys = new Keys(config.prefix, config.shards);
+  const { archive, destination } = values['no-archive'] ? {} : archiveFor(config, values.dest);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let lastPrint = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let latest: TransferReport | undefined;
+  const print = () => {
+    timer = undefined;
+    lastPrint = Date.now();
+    if (latest) process.stdout.write(render(opts.format, latest, group) + '\n');
+  };
+  try {
+    await runReportConsumer({
+      redis, reader, keys, group, consumer: consumerName('report'), follow: opts.follow, signal: stop.signal, archive,
+      onCaughtUp: (run) => {
+        latest = run.report;
+        if (!run.created) process.stderr.write(`group ${group} existed: this report covers only the entries it had not read yet\n`);
+        for (const i of run.invalid.slice(0, 20)) process.stderr.write(`skipped invalid entry ${i.key} ${i.id}: ${i.error}\n`);
+        print();
+      },
+      onUpdate: () => {
+        timer ??= setTimeout(print, Math.max(0, lastPrint + (opts.interval ?? 2000) - Date.now()));
+      },
+    });
+    if (timer) {
+      clearTimeout(timer);
+      print();
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (temporary) {
+      await detachGroup(redis, keys, 'results', group);
+      await detachGroup(redis, keys, 'outcomes', group);
+    }
+    await destination?.close();
+    reader.disconnect();
+    redis.disconnect();
+  }
+}

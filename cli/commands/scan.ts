@@ -1,0 +1,78 @@
+import { ScanOptions } from '../../schemas/cli.js';
+import type { Config } from '../../schemas/config.js';
+import { UsageError } from '../../schemas/errors.js';
+import { parseCatalog, readCatalog, scanCatalog, scanSummary, type ScanItem } from '../../consumers/scanner.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Keys } from '../../streams/keys.js';
+import { Publisher } from '../../streams/publisher.js';
+import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { parseArgv } from '../args.js';
+import { parseOptions } from '../errors.js';
+
+export const scanHelp = `Usage: colony scan --catalog <file|url> [--dest <url>] [--json]
+
+Enqueues the classes of a catalog for \`colony serve\` to transfer. The catalog is JSON (an array
+of classes, or {"classes": [...]}) or NDJSON (one class per line), read from a file or an
+http(s) URL; each class is a webhook body: {"classId", "manifestUrl", "title"?, "recordedAt"?,
+"version"?, "test"?, "aborted"?}.
+
+Test and aborted classes, and records that are not valid, are skipped with the record number
+and the reason. The others are requested idempotently: a class (and version) requested before,
+by a scan or the webhook, is reported as already known and not enqueued again, so a scan can be
+run again safely.
+
+Options:
+  --catalog <file|url>   the catalog
+  --dest <url>           where the classes go: file:///abs/dir or s3://bucket/prefix (COLONY_DEST)
+  --source-base <path>   leading path of the source URLs to drop from destination keys
+  --json                 print {"summary", "items": [{record, classId, action, reason}]}
+
+Exit status: 0 when every record was enqueued, already known, or a test or aborted class;
+1 when a record was invalid or conflicted with a transfer in progress; 2 on bad options or an
+unreadable catalog.`;
+
+export async function scanCommand(args: string[], config: Config): Promise<number> {
+  const { values, positionals } = parseArgv(
+    args,
+    { catalog: { type: 'string' }, dest: { type: 'string' }, 'source-base': { type: 'string' }, json: { type: 'boolean' } },
+    'scan',
+  );
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony scan --help)`);
+  if (values.catalog === undefined) throw new UsageError('--catalog: name a catalog file or http(s) URL');
+  if (values.dest === undefined && !config.dest) throw new UsageError('--dest: name a destination (or set COLONY_DEST)');
+  const opts = parseOptions(ScanOptions, {
+    catalog: values.catalog,
+    dest: values.dest ?? config.dest,
+    sourceBase: values['source-base'],
+    json: values.json ?? false,
+  });
+  const records = parseCatalog(await readCatalog(opts.catalog));
+  await probeRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, 'colony-scan');
+  try {
+    const keys = new Keys(config.prefix, config.shards);
+    const items = await scanCatalog(
+      { classes: new ClassStore(redis, keys), publisher: new Publisher(redis, keys) },
+      records,
+      { dest: opts.dest, sourceBase: opts.sourceBase },
+    );
+    const summary = scanSummary(items);
+    if (opts.json) process.stdout.write(JSON.stringify({ catalog: opts.catalog, dest: opts.dest, summary, items }, null, 2) + '\n');
+    else process.stdout.write(formatScan(items, summary) + '\n');
+    const conflicts = items.filter((i) => i.reason?.startsWith('another version')).length;
+    return summary.invalid + conflicts === 0 ? 0 : 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function formatScan(items: readonly ScanItem[], s: ReturnType<typeof scanSummary>): string {
+  const lines = items.map((i) => {
+    const who = i.classId ?? '(no class id)';
+    if (i.action === 'enqueued') return `enqueued  record ${i.record}: ${who}`;
+    if (i.action === 'known') return `known     record ${i.record}: ${who} (${i.state === 'finished' ? 'already transferred or failed' : 'already on its way'})`;
+    return `skipped   record ${i.record}: ${who}: ${i.reason}`;
+  });
+  lines.push(`${s.records} records: ${s.enqueued} enqueued, ${s.known} already known, ${s.skipped} skipped (${s.invalid} invalid)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,212 @@
+import type { Redis } from 'ioredis';
+import type { StreamEvent, StreamName } from '../schemas/events.js';
+import { UsageError, describeError } from '../schemas/errors.js';
+import type { StreamArchive } from './archive.js';
+import { decodeEntry, fieldsToRecord } from './codec.js';
+import type { Keys } from './keys.js';
+import type { RawEntry } from './reclaim.js';
+import type { ColonyRedis } from './scripts.js';
+
+/** The largest sequence part of a stream ID (2^64 - 1). */
+const MAX_SEQ = 18446744073709551615n;
+
+/** Splits a full stream ID `ms-seq` into numbers; throws on anything else. */
+export function parseId(id: string): [bigint, bigint] {
+  const m = /^(\d+)-(\d+)$/.exec(id);
+  if (!m) throw new UsageError(`not a stream ID: ${JSON.stringify(id)} (expected <ms>-<seq>)`);
+  return [BigInt(m[1]!), BigInt(m[2]!)];
+}
+
+/** Orders two full stream IDs: negative, zero or positive, as Redis orders them. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = parseId(a);
+  const [bm, bs] = parseId(b);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+/** The smallest ID after `id`. */
+export function nextId(id: string): string {
+  const [ms, seq] = parseId(id);
+  return seq === MAX_SEQ ? `${ms + 1n}-0` : `${ms}-${seq + 1n}`;
+}
+
+/** The largest ID before `id` (`0-0` has none and stays `0-0`). */
+export function previousId(id: string): string {
+  const [ms, seq] = parseId(id);
+  if (seq > 0n) return `${ms}-${seq - 1n}`;
+  return ms === 0n ? '0-0' : `${ms - 1n}-${MAX_SEQ}`;
+}
+
+/** The time part of a stream ID, in unix milliseconds. */
+export function idTime(id: string): number {
+  return Number(parseId(id)[0]);
+}
+
+/**
+ * Reads a position given on the command line: a stream ID (`1700000000000-3`), unix
+ * milliseconds, or an ISO time. A time names every entry of that millisecond, so as a start it
+ * is `<ms>-0` and as an end `<ms>-<max>`; both ends are inclusive.
+ *
+ * @throws UsageError naming the option when the text is none of these.
+ */
+export function parsePosition(text: string, edge: 'start' | 'end', option = edge === 'start' ? '--from' : '--to'): string {
+  const t = text.trim();
+  if (/^\d+-\d+$/.test(t)) return parseId(t).join('-');
+  let ms: number | undefined;
+  if (/^\d+$/.test(t)) ms = Number(t);
+  else if (/\d{4}-\d{2}-\d{2}/.test(t) && Number.isFinite(Date.parse(t))) ms = Date.parse(t);
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0) {
+    throw new UsageError(
+      `${option}: expected a stream ID (1700000000000-0), unix milliseconds or an ISO time (2026-01-31T12:00:00Z), got ${JSON.stringify(text)}`,
+    );
+  }
+  return edge === 'start' ? `${ms}-0` : `${ms}-${MAX_SEQ}`;
+}
+
+/** One entry of the audit log, valid or not, with where it was found. */
+export type HistoryEntry<S extends StreamName> = {
+  id: string;
+  /** The Redis key of the stream shard. */
+  key: string;
+  shard: number;
+  source: 'redis' | 'archive';
+  fields: Record<string, string>;
+} & ({ event: StreamEvent<S>; error?: undefined } | { event?: undefined; error: string });
+
+export type HistoryOptions<S extends StreamName> = {
+  redis: ColonyRedis;
+  keys: Keys;
+  stream: S;
+  /** First ID to include (default: the start). */
+  from?: string;
+  /** Last ID to include (default: the end). */
+  to?: string;
+  /** XRANGE page size. */
+  pageSize?: number;
+  /** Where trimmed entries were archived: read first, so that a replay covers them. */
+  archive?: StreamArchive | undefined;
+};
+
+/**
+ * Every entry of a logical stream, shard by shard and in ID order within a shard: first the
+ * archived entries (when an archive is given), then those still in Redis, read with XRANGE in
+ * pages. An entry found both in the archive and in Redis (a trim interrupted after archiving) is
+ * given once. Entries that fail validation are given with the error instead of the event.
+ */
+export async function* readHistory<S extends StreamName>(o: HistoryOptions<S>): AsyncGenerator<HistoryEntry<S>> {
+  const from = o.from ?? '0-0';
+  const to = o.to ?? '+';
+  const pageSize = o.pageSize ?? 500;
+  for (let shard = 0; shard < o.keys.shardCount(o.stream); shard++) {
+    const key = o.keys.stream(o.stream, shard);
+    let last: string | undefined;
+    const entry = (id: string, fields: Record<string, string>, source: 'redis' | 'archive'): HistoryEntry<S> => {
+      try {
+        return { id, key, shard, source, fields, event: decodeEntry(o.stream, fields) };
+      } catch (err) {
+        return { id, key, shard, source, fields, error: describeError(err) };
+      }
+    };
+    if (o.archive) {
+      for await (const a of o.archive.read(o.stream, shard, { from, to })) {
+        if (last !== undefined && compareIds(a.id, last) <= 0) continue;
+        last = a.id;
+        yield entry(a.id, a.fields, 'archive');
+      }
+    }
+    let start = last !== undefined && compareIds(last, from) >= 0 ? `(${last}` : from;
+    for (;;) {
+      const page = (await o.redis.xrange(key, start, to, 'COUNT', pageSize)) as RawEntry[];
+      for (const [id, flat] of page) yield entry(id, fieldsToRecord(flat), 'redis');
+      if (page.length < pageSize) break;
+      start = `(${page[page.length - 1]![0]}`;
+    }
+  }
+}
+
+/** The groups of a stream shard as XINFO GROUPS reports them; none when the key is missing. */
+export async function groupsOf(redis: Redis, key: string): Promise<Record<string, unknown>[]> {
+  const rows = (await redis.call('XINFO', 'GROUPS', key).catch((err: unknown) => {
+    if (/no such key/i.test(describeError(err))) return [];
+    throw err;
+  })) as unknown[][];
+  return rows.map((row) => {
+    const r: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < row.length; i += 2) r[String(row[i])] = row[i + 1];
+    return r;
+  });
+}
+
+/**
+ * Creates a new consumer group on every shard of a stream, positioned so that its first read
+ * delivers the entry at `from` (inclusive) and everything after it: XGROUP CREATE ... MKSTREAM
+ * with the ID before `from`. `0` replays the whole history still in Redis, `$` only new entries.
+ *
+ * @throws UsageError when the group already exists on a shard (nothing is created then).
+ */
+export async function attachGroup(
+  redis: Redis,
+  keys: Keys,
+  stream: StreamName,
+  group: string,
+  from = '0',
+): Promise<{ key: string; lastDeliveredId: string }[]> {
+  const shardKeys = keys.allShards(stream);
+  for (const key of shardKeys) {
+    if ((await groupsOf(redis, key)).some((g) => g.name === group)) {
+      throw new UsageError(`group ${group} already exists on ${key}; choose another --group, or remove it with XGROUP DESTROY`);
+    }
+  }
+  const id = from === '0' || from === '-' || from === '0-0' ? '0' : from === '$' ? '$' : previousId(from);
+  const out: { key: string; lastDeliveredId: string }[] = [];
+  for (const key of shardKeys) {
+    await redis.xgroup('CREATE', key, group, id, 'MKSTREAM');
+    out.push({ key, lastDeliveredId: id });
+  }
+  return out;
+}
+
+/** Removes a consumer group from every shard of a stream (a temporary reader's, say). */
+export async function detachGroup(redis: Redis, keys: Keys, stream: StreamName, group: string): Promise<void> {
+  for (const key of keys.allShards(stream)) await redis.xgroup('DESTROY', key, group).catch(() => 0);
+}
+
+/** The ID of the last entry of a stream shard, or undefined when it is empty. */
+export async function lastEntryId(redis: Redis, key: string): Promise<string | undefined> {
+  const [last] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as RawEntry[];
+  return last?.[0];
+}
+
+/** One entry read by a group, with the shard key it came from. */
+export type GroupEntry = { key: string; id: string; fields: Record<string, string> };
+
+/**
+ * Reads new entries for one consumer of a group over several stream keys at once (XREADGROUP
+ * ... STREAMS k1 k2 > >). A blocking read runs on `reader`, a connection of its own, under a
+ * watchdog that resets a read that outlives its BLOCK (see streams/redis.ts connectBlocking).
+ */
+export async function readGroup(
+  reader: Redis,
+  o: { group: string; consumer: string; keys: readonly string[]; count: number; blockMs?: number },
+): Promise<GroupEntry[]> {
+  const args: (string | number)[] = ['GROUP', o.group, o.consumer, 'COUNT', o.count];
+  if (o.blockMs !== undefined) args.push('BLOCK', o.blockMs);
+  args.push('STREAMS', ...o.keys, ...o.keys.map(() => '>'));
+  const read = reader.call('XREADGROUP', ...args) as Promise<[string, RawEntry[]][] | null>;
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), (o.blockMs ?? 0) + 5000);
+  });
+  const reply = await Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
+  if (reply === 'hung') {
+    read.catch(() => {});
+    reader.disconnect(true);
+    return [];
+  }
+  const out: GroupEntry[] = [];
+  for (const [key, entries] of reply ?? []) {
+    for (const [id, flat] of entries) out.push({ key, id, fields: fieldsToRecord(flat) });
+  }
+  return out;
+}

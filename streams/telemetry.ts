@@ -1,0 +1,124 @@
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  isSpanContextValid,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
+import type { StreamEvent, StreamName } from '../schemas/events.js';
+
+/**
+ * Tracing through @opentelemetry/api only: with no SDK registered (see cli/telemetry.ts) every
+ * span is a no-op and nothing here costs more than a few object allocations.
+ */
+export const tracer = trace.getTracer('colony');
+
+/** Span attribute names, spelled in this one place. */
+export enum TelemetryAttributes {
+  Stage = 'colony.stage',
+  Stream = 'colony.stream',
+  EventType = 'colony.event_type',
+  ClassId = 'colony.class_id',
+  EntryId = 'colony.entry_id',
+  Deliveries = 'colony.deliveries',
+  Files = 'colony.files',
+  ManifestUrl = 'colony.manifest_url',
+  Outcome = 'colony.outcome',
+}
+
+/** What became of a delivery: acked, handed back, dead-lettered, or handed back by a throw. */
+export type DeliveryOutcome = 'acked' | 'released' | 'dead' | 'error';
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The span context a W3C traceparent names, marked remote; undefined when it names none. */
+export function remoteSpanContext(traceparent: string | undefined): SpanContext | undefined {
+  const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (!m || m[1] === 'ff') return undefined;
+  const spanContext: SpanContext = {
+    traceId: m[2]!,
+    spanId: m[3]!,
+    traceFlags: parseInt(m[4]!, 16),
+    isRemote: true,
+  };
+  return isSpanContextValid(spanContext) ? spanContext : undefined;
+}
+
+/**
+ * Starts a span as the child of the span an entry's traceparent names. Entries without one start
+ * a trace of their own: never a child of whatever happens to be active in the consumer loop.
+ */
+export function startChildSpan(
+  name: string,
+  traceparent: string | undefined,
+  kind: SpanKind,
+  attributes: Attributes,
+): Span {
+  const remote = remoteSpanContext(traceparent);
+  const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
+  return tracer.startSpan(name, { kind, attributes: redactAttributes(attributes) }, parent);
+}
+
+/**
+ * A URL or path with its query string dropped, wherever it appears in a value: signed URLs and
+ * tokens never reach a span. A `?` counts as a query when the text before it looks like a URL or
+ * path (contains `/`, `.` or `:`), so a question in plain prose is left alone.
+ */
+export function redact(value: string): string {
+  return value.replace(/([^\s?#'"<>]*[/.:][^\s?#'"<>]*)\?[^\s#'"<>]*/g, '$1');
+}
+
+/** Attributes with every string value (and string in an array) passed through redact(). */
+export function redactAttributes(attributes: Attributes): Attributes {
+  const out: Attributes = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    if (typeof value === 'string') out[name] = redact(value);
+    else if (Array.isArray(value))
+      out[name] = value.map((v) => (typeof v === 'string' ? redact(v) : v)) as typeof value;
+    else if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** What a span says of a stream entry: its type, class, file count and manifest (redacted). */
+export function entryAttributes(event: StreamEvent<StreamName>): Attributes {
+  const attributes: Attributes = { [TelemetryAttributes.EventType]: event.type };
+  if ('classId' in event) attributes[TelemetryAttributes.ClassId] = event.classId;
+  if ('manifestUrl' in event) attributes[TelemetryAttributes.ManifestUrl] = event.manifestUrl;
+  if ('results' in event) attributes[TelemetryAttributes.Files] = event.results.length;
+  else if ('files' in event)
+    attributes[TelemetryAttributes.Files] = Array.isArray(event.files)
+      ? event.files.length
+      : event.files;
+  return redactAttributes(attributes);
+}
+
+/** Ends a span with its outcome; an error message (redacted) sets the status to ERROR. */
+export function endSpan(span: Span, outcome: DeliveryOutcome, error?: string): void {
+  if (!span.isRecording()) return;
+  span.setAttribute(TelemetryAttributes.Outcome, outcome);
+  if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: redact(error) });
+  span.end();
+}
+
+const deliverySpans = new WeakMap<object, Span>();
+
+/** Remembers the span of a delivery, for runInDeliverySpan(). */
+export function bindDeliverySpan(delivery: object, span: Span): void {
+  deliverySpans.set(delivery, span);
+}
+
+/**
+ * Runs a stage's work for one delivery with the delivery's span active, so that the entries it
+ * derives (childTraceparent) name that span as their parent. Stages get whole batches, so the
+ * runner cannot make one span active for them.
+ */
+export function runInDeliverySpan<T>(delivery: object, fn: () => T): T {
+  const span = deliverySpans.get(delivery);
+  return span ? context.with(trace.setSpan(context.active(), span), fn) : fn();
+}

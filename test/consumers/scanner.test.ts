@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { CatalogError, parseCatalog, readCatalog, scanCatalog, scanSummary } from '../../consumers/scanner.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Keys } from '../../streams/keys.js';
+import { Publisher } from '../../streams/publisher.js';
+import type { ColonyRedis } from '../../streams/redis.js';
+import { TEST_REDIS_URL, deletePrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+let redis: ColonyRedis;
+let server: Server;
+let base: string;
+const prefixes: string[] = [];
+const DEST = 'file:///tmp/colony-scan-dest';
+
+const catalog = [
+  { classId: 'yoga-1', manifestUrl: 'https://cdn.example.com/yoga-1/master.m3u8', title: 'Yoga', version: 1 },
+  { classId: 'test-class', manifestUrl: 'https://cdn.example.com/t/master.m3u8', test: true },
+  { classId: 'aborted-class', manifestUrl: 'https://cdn.example.com/a/master.m3u8', aborted: true },
+  { classId: 'bad id', manifestUrl: 'ftp://cdn.example.com/x.m3u8' },
+  { classId: 'spin-2', manifestUrl: 'https://cdn.example.com/spin-2/master.m3u8' },
+];
+
+before(async () => {
+  redis = await testRedis();
+  server = createServer((req, res) => {
+    if (req.url === '/catalog.ndjson') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(catalog.map((c) => JSON.stringify(c)).join('\n'));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  for (const p of prefixes) await deletePrefix(TEST_REDIS_URL, p);
+  redis.disconnect();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+function deps() {
+  const prefix = uniquePrefix('scan');
+  prefixes.push(prefix);
+  const keys = new Keys(prefix);
+  return { keys, classes: new ClassStore(redis, keys), publisher: new Publisher(redis, keys) };
+}
+
+describe('parseCatalog', () => {
+  test('a JSON array, an object with classes, and NDJSON with a broken line', () => {
+    assert.equal(parseCatalog(JSON.stringify(catalog)).length, 5);
+    assert.equal(parseCatalog(JSON.stringify({ classes: catalog })).length, 5);
+    const ndjson = parseCatalog(`${JSON.stringify(catalog[0])}\n\n{not json\n${JSON.stringify(catalog[4])}\n`);
+    assert.deepEqual(ndjson.map((r) => r.number), [1, 3, 4]);
+    assert.deepEqual(ndjson[1], { number: 3, error: 'not JSON' });
+  });
+
+  test('an empty catalog or a classes field that is not an array is refused whole', () => {
+    assert.throws(() => parseCatalog('  \n'), CatalogError);
+    assert.throws(() => parseCatalog('{"classes": 5}'), CatalogError);
+    assert.throws(() => parseCatalog('42'), CatalogError);
+  });
+});
+
+describe('scanCatalog', () => {
+  test('skips test, aborted and invalid records with the reason, enqueues the rest once', async () => {
+    // Prepare
+    const d = deps();
+    const records = parseCatalog(JSON.stringify({ classes: catalog }));
+
+    // Act: the same catalog twice.
+    const first = await scanCatalog(d, records, { dest: DEST });
+    const second = await scanCatalog(d, records, { dest: DEST });
+
+    // Assess
+    assert.deepEqual(first.map((i) => [i.record, i.action]), [[1, 'enqueued'], [2, 'skipped'], [3, 'skipped'], [4, 'skipped'], [5, 'enqueued']]);
+    assert.equal(first[1]!.reason, 'test class');
+    assert.equal(first[2]!.reason, 'aborted class');
+    assert.match(first[3]!.reason!, /^invalid record: classId: .*; manifestUrl: /);
+    assert.deepEqual(second.map((i) => i.action), ['known', 'skipped', 'skipped', 'skipped', 'known']);
+    assert.equal(second[0]!.eventId, first[0]!.eventId);
+    assert.deepEqual(scanSummary(second), { records: 5, enqueued: 0, known: 2, skipped: 3, invalid: 1 });
+    const entries = await redis.xrange(d.keys.stream('classes'), '-', '+');
+    assert.equal(entries.length, 2);
+    const state = await d.classes.get('yoga-1');
+    assert.equal(state?.dest, DEST);
+    assert.equal(state?.title, 'Yoga');
+  });
+
+  test('reads an NDJSON catalog over HTTP; an unreachable catalog is one clear error', async () => {
+    const d = deps();
+    const items = await scanCatalog(d, parseCatalog(await readCatalog(`${base}/catalog.ndjson`)), { dest: DEST });
+    assert.deepEqual(scanSummary(items), { records: 5, enqueued: 2, known: 0, skipped: 3, invalid: 1 });
+    await assert.rejects(readCatalog(`${base}/missing.json`), /HTTP 404/);
+    await assert.rejects(readCatalog('/nonexistent/catalog.json'), /cannot read catalog .*ENOENT/);
+  });
+});
