@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import type { Config } from '../schemas/config.js';
-import { ConfigError, describeError } from '../schemas/errors.js';
+import { ColonyError, ConfigError, ErrorCode, describeError } from '../schemas/errors.js';
 import type { FileOutcome, JobFile } from '../schemas/events.js';
 import {
   CopyInvocationResult,
@@ -9,7 +9,11 @@ import {
   type CopyInvocationInput,
 } from '../schemas/lambda.js';
 import { ABORTED_CODE } from '../lambda/copy-file.js';
-import { errorName, regionFromDefaultChain, statusOf } from '../lambda/destinations/s3-destination.js';
+import {
+  errorName,
+  regionFromDefaultChain,
+  statusOf,
+} from '../lambda/destinations/s3-destination.js';
 import { Limiter } from '../lambda/limiter.js';
 import type { ClassTarget, TransferRuntime } from './transfer-runtime.js';
 
@@ -49,15 +53,14 @@ const RETRYABLE_ERRORS = new Set(
  * throws, nothing is acked) and redelivered: after SPLIT_AT_DELIVERY one file per entry, after
  * COLONY_MAX_DELIVERIES dead-lettered with each file failed and the reason.
  */
-export class LambdaInvokeError extends Error {
+export class LambdaInvokeError extends ColonyError {
   constructor(
     message: string,
-    readonly code: 'E_LAMBDA_INVOKE' | 'E_LAMBDA_FUNCTION',
-    readonly retryable: boolean,
+    code: typeof ErrorCode.LambdaInvoke | typeof ErrorCode.LambdaFunction,
+    retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'LambdaInvokeError';
+    super(code, message, { retryable, ...(options?.cause === undefined ? {} : { cause: options.cause }) });
   }
 }
 
@@ -131,7 +134,9 @@ export class LambdaRuntime implements TransferRuntime {
       chunks.push(files.slice(i, i + MAX_FILES_PER_INVOCATION));
     }
     try {
-      const results = await Promise.all(chunks.map((c) => this.copyChunk(c, target, deadline, stop.signal)));
+      const results = await Promise.all(
+        chunks.map((c) => this.copyChunk(c, target, deadline, stop.signal)),
+      );
       return results.flat();
     } catch (err) {
       // The other invocations of this batch are wasted now: the batch goes back as a whole.
@@ -151,7 +156,9 @@ export class LambdaRuntime implements TransferRuntime {
     deadline: number,
     stop: AbortSignal,
   ): Promise<FileOutcome[]> {
-    const size = Buffer.byteLength(JSON.stringify(this.payload(files, target, this.invocationTimeoutMs)));
+    const size = Buffer.byteLength(
+      JSON.stringify(this.payload(files, target, this.invocationTimeoutMs)),
+    );
     if (size > this.payloadLimit) {
       if (files.length === 1) {
         throw new LambdaInvokeError(
@@ -177,7 +184,11 @@ export class LambdaRuntime implements TransferRuntime {
           true,
         );
       }
-      const answer = await this.invoke(this.payload(pending, target, timeout - ANSWER_MARGIN_MS), timeout, stop).then(
+      const answer = await this.invoke(
+        this.payload(pending, target, timeout - ANSWER_MARGIN_MS),
+        timeout,
+        stop,
+      ).then(
         (value) => ({ ok: true as const, value }),
         (err: unknown) => ({ ok: false as const, err }),
       );
@@ -185,7 +196,8 @@ export class LambdaRuntime implements TransferRuntime {
         const err = answer.err;
         if (stop.aborted) throw err;
         if (isTooLarge(err) && pending.length > 1) {
-          for (const o of await this.split(pending, target, deadline, stop)) outcomes.set(o.ordinal, o);
+          for (const o of await this.split(pending, target, deadline, stop))
+            outcomes.set(o.ordinal, o);
           break;
         }
         attempts++;
@@ -197,7 +209,9 @@ export class LambdaRuntime implements TransferRuntime {
             { cause: err },
           );
         }
-        this.options.logger?.warn(`invoke ${this.functionName}: ${describeInvokeError(err)}; retrying`);
+        this.options.logger?.warn(
+          `invoke ${this.functionName}: ${describeInvokeError(err)}; retrying`,
+        );
         await sleep(this.backoff(attempts));
         continue;
       }
@@ -226,7 +240,12 @@ export class LambdaRuntime implements TransferRuntime {
     return files.map((f) => outcomes.get(f.ordinal)!);
   }
 
-  private async split(files: JobFile[], target: ClassTarget, deadline: number, stop: AbortSignal): Promise<FileOutcome[]> {
+  private async split(
+    files: JobFile[],
+    target: ClassTarget,
+    deadline: number,
+    stop: AbortSignal,
+  ): Promise<FileOutcome[]> {
     const half = Math.ceil(files.length / 2);
     const parts = await Promise.all([
       this.copyChunk(files.slice(0, half), target, deadline, stop),
@@ -280,7 +299,10 @@ export class LambdaRuntime implements TransferRuntime {
   ): { ok: true; results: FileOutcome[] } | { ok: false; reason: string } {
     const text = output.Payload ? Buffer.from(output.Payload).toString('utf8') : '';
     if (output.FunctionError) {
-      return { ok: false, reason: `function error (${output.FunctionError}): ${describeFunctionError(text)}` };
+      return {
+        ok: false,
+        reason: `function error (${output.FunctionError}): ${describeFunctionError(text)}`,
+      };
     }
     let json: unknown;
     try {
@@ -290,13 +312,19 @@ export class LambdaRuntime implements TransferRuntime {
     }
     const parsed = CopyInvocationResult.safeParse(json);
     if (!parsed.success) {
-      return { ok: false, reason: `answer does not match the result schema: ${parsed.error.issues[0]?.message}` };
+      return {
+        ok: false,
+        reason: `answer does not match the result schema: ${parsed.error.issues[0]?.message}`,
+      };
     }
     const expected = new Map(sent.map((f) => [f.ordinal, f.key]));
     const seen = new Set<number>();
     for (const o of parsed.data.results) {
       if (expected.get(o.ordinal) !== o.key || seen.has(o.ordinal)) {
-        return { ok: false, reason: `answer has an outcome for a file not sent (ordinal ${o.ordinal})` };
+        return {
+          ok: false,
+          reason: `answer has an outcome for a file not sent (ordinal ${o.ordinal})`,
+        };
       }
       seen.add(o.ordinal);
     }
@@ -307,7 +335,10 @@ export class LambdaRuntime implements TransferRuntime {
   }
 
   private backoff(attempt: number): number {
-    const cap = Math.min(this.options.backoffMaxMs ?? 5000, (this.options.backoffBaseMs ?? 200) * 2 ** (attempt - 1));
+    const cap = Math.min(
+      this.options.backoffMaxMs ?? 5000,
+      (this.options.backoffBaseMs ?? 200) * 2 ** (attempt - 1),
+    );
     return Math.random() * cap;
   }
 }
@@ -334,7 +365,10 @@ function describeFunctionError(text: string): string {
   try {
     const e = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
     if (typeof e.errorMessage === 'string') {
-      return `${typeof e.errorType === 'string' ? `${e.errorType}: ` : ''}${e.errorMessage}`.slice(0, 1000);
+      return `${typeof e.errorType === 'string' ? `${e.errorType}: ` : ''}${e.errorMessage}`.slice(
+        0,
+        1000,
+      );
     }
   } catch {
     // not JSON: shown as it is

@@ -1,6 +1,11 @@
 import type { Destination } from '../lambda/destinations/destination.js';
 import type { ClassState } from '../schemas/class-state.js';
-import { SCHEMA_VERSION, type FileJobs, type FileOutcome, type JobFile } from '../schemas/events.js';
+import {
+  SCHEMA_VERSION,
+  type FileJobs,
+  type FileOutcome,
+  type JobFile,
+} from '../schemas/events.js';
 import type { StreamArchive } from '../streams/archive.js';
 import type { ClassStore } from '../streams/class-store.js';
 import type { Keys } from '../streams/keys.js';
@@ -54,7 +59,11 @@ export type ClassReconcile = {
   error?: string;
 };
 
-type Tracked = { state: ClassState; jobs: Map<number, JobFile>; outcomes: Map<number, FileOutcome> };
+type Tracked = {
+  state: ClassState;
+  jobs: Map<number, JobFile>;
+  outcomes: Map<number, FileOutcome>;
+};
 
 /** Whether a class reconciled clean: every file present with its size, nothing unknown. */
 export function isClean(c: ClassReconcile): boolean {
@@ -76,21 +85,34 @@ export async function reconcile(
   classIds: readonly string[] | undefined,
   o: { repair?: boolean } = {},
 ): Promise<ClassReconcile[]> {
-  const ids = classIds?.length ? [...new Set(classIds)] : await deps.classes.list(Number.MAX_SAFE_INTEGER);
+  const ids = classIds?.length
+    ? [...new Set(classIds)]
+    : await deps.classes.list(Number.MAX_SAFE_INTEGER);
   const out: ClassReconcile[] = [];
   const tracked = new Map<string, Tracked>();
   for (const classId of ids) {
     const state = await deps.classes.get(classId);
-    if (!state) out.push(empty(classId, { error: `no class ${classId} under prefix ${deps.keys.prefix}` }));
+    if (!state)
+      out.push(empty(classId, { error: `no class ${classId} under prefix ${deps.keys.prefix}` }));
     else tracked.set(classId, { state, jobs: new Map(), outcomes: new Map() });
   }
 
-  for await (const e of readHistory({ redis: deps.redis, keys: deps.keys, stream: 'jobs', archive: deps.archive })) {
+  for await (const e of readHistory({
+    redis: deps.redis,
+    keys: deps.keys,
+    stream: 'jobs',
+    archive: deps.archive,
+  })) {
     const t = e.event && tracked.get(e.event.classId);
     if (!t || e.event.run !== t.state.run) continue;
     for (const f of e.event.files) t.jobs.set(f.ordinal, f);
   }
-  for await (const e of readHistory({ redis: deps.redis, keys: deps.keys, stream: 'results', archive: deps.archive })) {
+  for await (const e of readHistory({
+    redis: deps.redis,
+    keys: deps.keys,
+    stream: 'results',
+    archive: deps.archive,
+  })) {
     const t = e.event && tracked.get(e.event.classId);
     if (!t || e.event.run !== t.state.run) continue;
     for (const r of e.event.results) {
@@ -102,7 +124,8 @@ export async function reconcile(
 
   for (const [classId, t] of tracked) {
     const result = await check(deps, classId, t);
-    if (o.repair && result.problems.length) result.repaired = await repair(deps, t, result.problems);
+    if (o.repair && result.problems.length)
+      result.repaired = await repair(deps, t, result.problems);
     out.push(result);
   }
   const order = new Map(ids.map((id, i) => [id, i]));
@@ -110,11 +133,26 @@ export async function reconcile(
 }
 
 function empty(classId: string, extra: Partial<ClassReconcile> = {}): ClassReconcile {
-  return { classId, run: 0, status: 'unknown', dest: '', files: 0, present: 0, problems: [], pending: 0, unlogged: 0, repaired: 0, ...extra };
+  return {
+    classId,
+    run: 0,
+    status: 'unknown',
+    dest: '',
+    files: 0,
+    present: 0,
+    problems: [],
+    pending: 0,
+    unlogged: 0,
+    repaired: 0,
+    ...extra,
+  };
 }
 
 /** Lists each folder of the given keys once: key -> size. */
-async function listFolders(dest: Destination, keys: Iterable<string>): Promise<Map<string, number>> {
+async function listFolders(
+  dest: Destination,
+  keys: Iterable<string>,
+): Promise<Map<string, number>> {
   const folders = new Set<string>();
   for (const key of keys) folders.add(key.slice(0, key.lastIndexOf('/') + 1));
   const sizes = new Map<string, number>();
@@ -126,19 +164,31 @@ async function listFolders(dest: Destination, keys: Iterable<string>): Promise<M
 
 async function check(deps: ReconcileDeps, classId: string, t: Tracked): Promise<ClassReconcile> {
   const { state } = t;
-  const result = empty(classId, { run: state.run, status: state.status, dest: state.dest, files: t.jobs.size });
+  const result = empty(classId, {
+    run: state.run,
+    status: state.status,
+    dest: state.dest,
+    files: t.jobs.size,
+  });
   if (!state.dest) return { ...result, error: 'the class has no destination' };
   let unlogged = 0;
   for (let ordinal = 0; ordinal < state.total; ordinal++) if (!t.jobs.has(ordinal)) unlogged++;
   result.unlogged = unlogged;
   const inProgress = state.status === 'queued' || state.status === 'transferring';
   if (inProgress && state.total === 0) result.pending = 1;
-  const sizes = await listFolders(deps.destination(state.dest), [...t.jobs.values()].map((f) => f.key));
+  const sizes = await listFolders(
+    deps.destination(state.dest),
+    [...t.jobs.values()].map((f) => f.key),
+  );
   for (const file of [...t.jobs.values()].sort((a, b) => a.ordinal - b.ordinal)) {
     const outcome = t.outcomes.get(file.ordinal);
     const actual = sizes.get(file.key);
     const expected = outcome && outcome.status !== 'failed' ? outcome.bytes : undefined;
-    const base = { ordinal: file.ordinal, key: file.key, outcome: outcome?.status ?? ('none' as const) };
+    const base = {
+      ordinal: file.ordinal,
+      key: file.key,
+      outcome: outcome?.status ?? ('none' as const),
+    };
     if (actual === undefined) {
       if (!outcome && inProgress) result.pending++;
       else {
@@ -150,19 +200,32 @@ async function check(deps: ReconcileDeps, classId: string, t: Tracked): Promise<
         });
       }
     } else if (expected !== undefined && expected !== actual) {
-      result.problems.push({ ...base, problem: 'size', expectedBytes: expected, actualBytes: actual });
+      result.problems.push({
+        ...base,
+        problem: 'size',
+        expectedBytes: expected,
+        actualBytes: actual,
+      });
     } else result.present++;
   }
   return result;
 }
 
-async function repair(deps: ReconcileDeps, t: Tracked, problems: readonly FileProblem[]): Promise<number> {
+async function repair(
+  deps: ReconcileDeps,
+  t: Tracked,
+  problems: readonly FileProblem[],
+): Promise<number> {
   const files = problems.map((p) => t.jobs.get(p.ordinal)!).filter(Boolean);
   const traceparent = childTraceparent(t.state.traceparent || undefined);
   const entries: FileJobs[] = [];
   for (let start = 0; start < files.length; start += deps.batchSize) {
     entries.push({
-      type: 'file-jobs', v: SCHEMA_VERSION, traceparent, classId: t.state.classId, run: t.state.run,
+      type: 'file-jobs',
+      v: SCHEMA_VERSION,
+      traceparent,
+      classId: t.state.classId,
+      run: t.state.run,
       files: files.slice(start, start + deps.batchSize),
     });
   }
@@ -185,7 +248,10 @@ export async function waitForRepairs(
   for (;;) {
     for (const r of current) {
       if (!r.repaired || r.problems.length === 0) continue;
-      const sizes = await listFolders(deps.destination(r.dest), r.problems.map((p) => p.key));
+      const sizes = await listFolders(
+        deps.destination(r.dest),
+        r.problems.map((p) => p.key),
+      );
       const still = r.problems.filter((p) => {
         const size = sizes.get(p.key);
         return size === undefined || (p.expectedBytes !== undefined && size !== p.expectedBytes);
@@ -193,7 +259,8 @@ export async function waitForRepairs(
       r.present += r.problems.length - still.length;
       r.problems = still;
     }
-    if (current.every((r) => !r.repaired || r.problems.length === 0) || Date.now() >= deadline) return current;
+    if (current.every((r) => !r.repaired || r.problems.length === 0) || Date.now() >= deadline)
+      return current;
     await new Promise((resolve) => setTimeout(resolve, o.pollMs ?? 500));
   }
 }

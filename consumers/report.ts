@@ -27,7 +27,10 @@ export type ClassTransferReport = {
   bytesPerSecond: number;
 };
 
-export type OverallReport = Omit<ClassTransferReport, 'classId' | 'run' | 'status' | 'manifestUrl' | 'finishedAt'> & {
+export type OverallReport = Omit<
+  ClassTransferReport,
+  'classId' | 'run' | 'status' | 'manifestUrl' | 'finishedAt'
+> & {
   classes: number;
   transferred: number;
   failedClasses: number;
@@ -66,7 +69,17 @@ export class TransferReport {
     let t = this.tallies.get(classId);
     if (t && run < t.run) return undefined;
     if (!t || run > t.run) {
-      t = { run, status: new Uint8Array(64), copied: 0, skipped: 0, failed: 0, bytes: 0, retries: 0, firstAt: at, lastAt: at };
+      t = {
+        run,
+        status: new Uint8Array(64),
+        copied: 0,
+        skipped: 0,
+        failed: 0,
+        bytes: 0,
+        retries: 0,
+        firstAt: at,
+        lastAt: at,
+      };
       this.tallies.set(classId, t);
     }
     t.firstAt = Math.min(t.firstAt, at);
@@ -237,7 +250,8 @@ export async function runReportConsumer(o: ReportConsumerOptions): Promise<Repor
     const acks = new Map<string, string[]>();
     for (const e of entries) {
       run.read++;
-      acks.set(e.key, [...(acks.get(e.key) ?? []), e.id]);
+      const ids = acks.get(e.key) ?? [];
+      if (ids.push(e.id) === 1) acks.set(e.key, ids);
       const upTo = ack ? archivedUpTo.get(e.key) : undefined;
       if (upTo !== undefined && compareIds(e.id, upTo) <= 0) continue;
       try {
@@ -255,7 +269,12 @@ export async function runReportConsumer(o: ReportConsumerOptions): Promise<Repor
   for (const key of streamOf.keys()) {
     const end = await lastEntryId(o.redis, key);
     while (end !== undefined) {
-      const page = await readGroup(o.redis, { group: o.group, consumer: o.consumer, keys: [key], count: 500 });
+      const page = await readGroup(o.redis, {
+        group: o.group,
+        consumer: o.consumer,
+        keys: [key],
+        count: 500,
+      });
       await fold(page);
       if (page.length === 0 || compareIds(page[page.length - 1]!.id, end) >= 0) break;
     }
@@ -267,7 +286,11 @@ export async function runReportConsumer(o: ReportConsumerOptions): Promise<Repor
     let entries: GroupEntry[];
     try {
       entries = await readGroup(o.reader, {
-        group: o.group, consumer: o.consumer, keys: [...streamOf.keys()], count: 500, blockMs: o.blockMs ?? 1000,
+        group: o.group,
+        consumer: o.consumer,
+        keys: [...streamOf.keys()],
+        count: 500,
+        blockMs: o.blockMs ?? 1000,
       });
       errors = 0;
     } catch (err) {

@@ -43,7 +43,8 @@ export async function readCatalog(source: string, timeoutMs = 30_000): Promise<s
       throw new CatalogError(`catalog ${source} is over ${MAX_CATALOG_BYTES} bytes`);
     }
     const text = await res.text();
-    if (Buffer.byteLength(text) > MAX_CATALOG_BYTES) throw new CatalogError(`catalog ${source} is over ${MAX_CATALOG_BYTES} bytes`);
+    if (Buffer.byteLength(text) > MAX_CATALOG_BYTES)
+      throw new CatalogError(`catalog ${source} is over ${MAX_CATALOG_BYTES} bytes`);
     return text;
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !/^file:\/\//i.test(source)) {
@@ -52,12 +53,15 @@ export async function readCatalog(source: string, timeoutMs = 30_000): Promise<s
   const path = source.replace(/^file:\/\//i, '');
   try {
     const data = await readFile(path);
-    if (data.length > MAX_CATALOG_BYTES) throw new CatalogError(`catalog ${path} is over ${MAX_CATALOG_BYTES} bytes`);
+    if (data.length > MAX_CATALOG_BYTES)
+      throw new CatalogError(`catalog ${path} is over ${MAX_CATALOG_BYTES} bytes`);
     return data.toString('utf8');
   } catch (err) {
     if (err instanceof CatalogError) throw err;
     const code = (err as { code?: string }).code;
-    throw new CatalogError(`cannot read catalog ${path}${code ? ` (${code})` : `: ${describeError(err)}`}`);
+    throw new CatalogError(
+      `cannot read catalog ${path}${code ? ` (${code})` : `: ${describeError(err)}`}`,
+    );
   }
 }
 
@@ -85,7 +89,9 @@ export function parseCatalog(text: string): CatalogRecord[] {
       if (classes !== undefined) throw new CatalogError('the catalog\'s "classes" is not an array');
       return [{ number: 1, value: doc }];
     }
-    throw new CatalogError('the catalog is JSON but neither an array nor an object with a "classes" array');
+    throw new CatalogError(
+      'the catalog is JSON but neither an array nor an object with a "classes" array',
+    );
   }
   const out: CatalogRecord[] = [];
   body.split(/\r?\n/).forEach((line, i) => {
@@ -112,12 +118,18 @@ export async function scanCatalog(
   const out: ScanItem[] = [];
   for (const record of records) {
     if ('error' in record) {
-      out.push({ record: record.number, action: 'skipped', reason: `invalid record: ${record.error}` });
+      out.push({
+        record: record.number,
+        action: 'skipped',
+        reason: `invalid record: ${record.error}`,
+      });
       continue;
     }
     const parsed = ClassCompletedBody.safeParse(record.value);
     if (!parsed.success) {
-      const reasons = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'record'}: ${i.message}`);
+      const reasons = parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || 'record'}: ${i.message}`);
       const classId = (record.value as { classId?: unknown } | null)?.classId;
       out.push({
         record: record.number,
@@ -129,7 +141,12 @@ export async function scanCatalog(
     }
     const c = parsed.data;
     if (c.test || c.aborted) {
-      out.push({ record: record.number, classId: c.classId, action: 'skipped', reason: c.test ? 'test class' : 'aborted class' });
+      out.push({
+        record: record.number,
+        classId: c.classId,
+        action: 'skipped',
+        reason: c.test ? 'test class' : 'aborted class',
+      });
       continue;
     }
     const receipt = await requestClass(deps.classes, deps.publisher, {
@@ -144,7 +161,11 @@ export async function scanCatalog(
     const base = { record: record.number, classId: c.classId, eventId: receipt.eventId };
     if (receipt.state === 'queued') out.push({ ...base, action: 'enqueued' });
     else if (receipt.state === 'conflict') {
-      out.push({ ...base, action: 'skipped', reason: 'another version of the class is being transferred; scan again when it finishes' });
+      out.push({
+        ...base,
+        action: 'skipped',
+        reason: 'another version of the class is being transferred; scan again when it finishes',
+      });
     } else out.push({ ...base, action: 'known', state: receipt.state });
   }
   return out;
@@ -152,9 +173,19 @@ export async function scanCatalog(
 
 /** Counts of a scan, for the summary line and `--json`. */
 export function scanSummary(items: readonly ScanItem[]): {
-  records: number; enqueued: number; known: number; skipped: number; invalid: number;
+  records: number;
+  enqueued: number;
+  known: number;
+  skipped: number;
+  invalid: number;
 } {
   const count = (a: ScanItem['action']) => items.filter((i) => i.action === a).length;
   const invalid = items.filter((i) => i.reason?.startsWith('invalid record')).length;
-  return { records: items.length, enqueued: count('enqueued'), known: count('known'), skipped: count('skipped'), invalid };
+  return {
+    records: items.length,
+    enqueued: count('enqueued'),
+    known: count('known'),
+    skipped: count('skipped'),
+    invalid,
+  };
 }

@@ -103,7 +103,11 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     await add('jobs', TRANSFER_GROUP, {
       handle: h.handle,
       beforeDeadLetter: h.beforeDeadLetter,
-      batchSize: Math.max(1, Math.ceil(config.concurrency / config.batchSize)),
+      // On Lambda each batch is one invocation: read enough to keep the in-flight cap busy.
+      batchSize:
+        config.runtime === 'lambda' && !o.runtime
+          ? Math.max(1, Math.ceil(config.lambdaMaxInFlight / 2))
+          : Math.max(1, Math.ceil(config.concurrency / config.batchSize)),
       maxInFlight: 2,
     });
   }

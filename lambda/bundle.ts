@@ -56,5 +56,7 @@ export async function bundleLambda(): Promise<{ bundle: string; zip: string; zip
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { zip, zipBytes } = await bundleLambda();
-  process.stdout.write(`${path.relative(process.cwd(), zip)}: ${(zipBytes / 1024 / 1024).toFixed(2)} MiB\n`);
+  process.stdout.write(
+    `${path.relative(process.cwd(), zip)}: ${(zipBytes / 1024 / 1024).toFixed(2)} MiB\n`,
+  );
 }

@@ -76,7 +76,10 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
           ...base,
           status: 'failed',
           attempts: attempt,
-          reason: `stopped before the copy finished: ${describeError(o.signal.reason)}`.slice(0, 2000),
+          reason: `stopped before the copy finished: ${describeError(o.signal.reason)}`.slice(
+            0,
+            2000,
+          ),
           code: ABORTED_CODE,
         };
       }
@@ -95,7 +98,9 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
 }
 
 function backoff(o: CopyOptions, attempt: number): number {
-  return Math.random() * Math.min(o.backoffMaxMs ?? 5000, (o.backoffBaseMs ?? 200) * 2 ** (attempt - 1));
+  return (
+    Math.random() * Math.min(o.backoffMaxMs ?? 5000, (o.backoffBaseMs ?? 200) * 2 ** (attempt - 1))
+  );
 }
 
 /**

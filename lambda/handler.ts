@@ -78,10 +78,15 @@ export function createHandler(): CopyHandler {
             s3,
           }),
       );
-      const dest = await cached(dests, JSON.stringify([p.dest, s3]), () => openDestination(p.dest, s3));
+      const dest = await cached(dests, JSON.stringify([p.dest, s3]), () =>
+        openDestination(p.dest, s3),
+      );
 
       const remaining = context?.getRemainingTimeInMillis?.();
-      const limits = [p.budgetMs, remaining === undefined ? undefined : remaining - ANSWER_MARGIN_MS];
+      const limits = [
+        p.budgetMs,
+        remaining === undefined ? undefined : remaining - ANSWER_MARGIN_MS,
+      ];
       const budget = Math.min(...limits.map((l) => l ?? Infinity));
       const signal = Number.isFinite(budget) ? AbortSignal.timeout(Math.max(0, budget)) : undefined;
 

@@ -88,7 +88,9 @@ export async function copyInParts(
   if (etag !== undefined && /^[0-9a-f]{32}(-\d+)?$/i.test(etag)) {
     const expected = etag.includes('-') ? partsEtag : md5;
     if (etag.toLowerCase() !== expected) {
-      throw new DestinationError(`multipart upload of ${o.url.split('?')[0]}: ETag ${etag}, expected ${expected}`);
+      throw new DestinationError(
+        `multipart upload of ${o.url.split('?')[0]}: ETag ${etag}, expected ${expected}`,
+      );
     }
   }
   const stored = await verify();
@@ -97,7 +99,12 @@ export async function copyInParts(
 }
 
 /** One part, tried up to `attempts` times while the failure is one that may pass. */
-async function uploadPart(o: CopyInPartsOptions, number: number, data: Buffer, md5: Buffer): Promise<string> {
+async function uploadPart(
+  o: CopyInPartsOptions,
+  number: number,
+  data: Buffer,
+  md5: Buffer,
+): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await o.upload.uploadPart(number, data, md5, o.signal);

@@ -56,13 +56,19 @@ const groupName = z
   .string()
   .regex(/^[A-Za-z0-9._:@-]{1,100}$/, 'a group name of 1 to 100 letters, digits and . _ : @ -');
 
-/** `colony scan --catalog <file|url> [--dest <url>] [--source-base <path>] [--json]` */
-export const ScanOptions = z.object({
-  catalog: z.string().min(1, 'name a catalog file or http(s) URL'),
-  dest: DestUrl,
-  sourceBase: z.string().optional(),
-  json: z.boolean().default(false),
-});
+/** `colony scan (--catalog <file|url> | --discover <root>) [--dest <url>] [--json]` */
+export const ScanOptions = z
+  .object({
+    catalog: z.string().min(1, 'name a catalog file or http(s) URL').optional(),
+    discover: z.string().min(1, 'name an http(s):// listing or s3://bucket/prefix').optional(),
+    dest: DestUrl,
+    sourceBase: z.string().optional(),
+    json: z.boolean().default(false),
+  })
+  .refine((o) => (o.catalog === undefined) !== (o.discover === undefined), {
+    message: 'give exactly one of --catalog <file|url> or --discover <listing>',
+    path: ['catalog'],
+  });
 export type ScanOptions = z.infer<typeof ScanOptions>;
 
 /** `colony replay --stream <name> [--from <pos>] [--to <pos>] [--group <name>] [--json]` */
@@ -78,7 +84,9 @@ export type ReplayOptions = z.infer<typeof ReplayOptions>;
 
 /** `colony reconcile [classId...] [--repair] [--wait <seconds>] [--json]` */
 export const ReconcileOptions = z.object({
-  classIds: z.array(z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'class ids are letters, digits and . _ : - only')),
+  classIds: z.array(
+    z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'class ids are letters, digits and . _ : - only'),
+  ),
   repair: z.boolean().default(false),
   wait: z
     .string()

@@ -15,6 +15,8 @@ export const ErrorCode = {
   SizeMismatch: 'E_SIZE_MISMATCH',
   Destination: 'E_DESTINATION',
   Script: 'E_SCRIPT',
+  LambdaInvoke: 'E_LAMBDA_INVOKE',
+  LambdaFunction: 'E_LAMBDA_FUNCTION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -42,12 +42,23 @@ export const CopyInvocation = z.object({
     .default({}),
   /** Origins besides a file's own that an HTTP redirect may lead to. */
   allowedOrigins: z.array(z.string().max(2048)).max(100).default([]),
-  cacheControl: z.string().max(256).regex(/^[\x20-\x7e]+$/).optional(),
+  cacheControl: z
+    .string()
+    .max(256)
+    .regex(/^[\x20-\x7e]+$/)
+    .optional(),
   skipExisting: z.boolean().default(false),
   multipart: z
     .object({
-      thresholdBytes: z.number().int().min(5 * MiB),
-      partBytes: z.number().int().min(5 * MiB).max(5 * 1024 * MiB),
+      thresholdBytes: z
+        .number()
+        .int()
+        .min(5 * MiB),
+      partBytes: z
+        .number()
+        .int()
+        .min(5 * MiB)
+        .max(5 * 1024 * MiB),
     })
     .optional(),
 });

@@ -44,14 +44,22 @@ export class StreamArchive {
   }
 
   /** Writes entries (in ID order, at least one) as one archive object; returns its key and size. */
-  async write(stream: StreamName, shard: number, entries: readonly ArchivedEntry[]): Promise<ArchiveChunk> {
+  async write(
+    stream: StreamName,
+    shard: number,
+    entries: readonly ArchivedEntry[],
+  ): Promise<ArchiveChunk> {
     const first = entries[0];
     const last = entries[entries.length - 1];
     if (!first || !last) throw new RangeError('nothing to archive');
-    const ndjson = entries.map((e) => JSON.stringify({ id: e.id, fields: e.fields })).join('\n') + '\n';
+    const ndjson =
+      entries.map((e) => JSON.stringify({ id: e.id, fields: e.fields })).join('\n') + '\n';
     const body = await gzipAsync(Buffer.from(ndjson, 'utf8'));
     const key = `${this.dir(stream, shard)}${first.id}-${last.id}.ndjson.gz`;
-    await this.dest.put(key, Readable.from([body]), { size: body.length, contentType: 'application/gzip' });
+    await this.dest.put(key, Readable.from([body]), {
+      size: body.length,
+      contentType: 'application/gzip',
+    });
     return { key, firstId: first.id, lastId: last.id, size: body.length };
   }
 
@@ -70,11 +78,19 @@ export class StreamArchive {
    * Archived entries of a stream shard between `from` and `to` (inclusive, `+` for no end), in
    * ID order; objects entirely outside the range are not fetched.
    */
-  async *read(stream: StreamName, shard: number, range: { from?: string; to?: string } = {}): AsyncGenerator<ArchivedEntry> {
+  async *read(
+    stream: StreamName,
+    shard: number,
+    range: { from?: string; to?: string } = {},
+  ): AsyncGenerator<ArchivedEntry> {
     const from = range.from ?? '0-0';
     const to = range.to === undefined || range.to === '+' ? undefined : range.to;
     for (const chunk of await this.chunks(stream, shard)) {
-      if (compareIds(chunk.lastId, from) < 0 || (to !== undefined && compareIds(chunk.firstId, to) > 0)) continue;
+      if (
+        compareIds(chunk.lastId, from) < 0 ||
+        (to !== undefined && compareIds(chunk.firstId, to) > 0)
+      )
+        continue;
       const body = await this.dest.get(chunk.key);
       if (!body) continue;
       const lines = createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity });
@@ -90,7 +106,10 @@ export class StreamArchive {
         }
       } catch (err) {
         if (err instanceof DestinationError) throw err;
-        throw new DestinationError(`archive ${chunk.key} is unreadable: ${(err as Error).message}`, { cause: err, retryable: false });
+        throw new DestinationError(
+          `archive ${chunk.key} is unreadable: ${(err as Error).message}`,
+          { cause: err, retryable: false },
+        );
       } finally {
         lines.close();
         body.destroy();
@@ -107,6 +126,9 @@ function parseLine(line: string, key: string, n: number): ArchivedEntry {
     throw new DestinationError(`archive ${key} line ${n}: not JSON`, { retryable: false });
   }
   const parsed = ArchivedEntry.safeParse(json);
-  if (!parsed.success) throw new DestinationError(`archive ${key} line ${n}: not an archived entry`, { retryable: false });
+  if (!parsed.success)
+    throw new DestinationError(`archive ${key} line ${n}: not an archived entry`, {
+      retryable: false,
+    });
   return parsed.data;
 }

@@ -50,7 +50,11 @@ export function idTime(id: string): number {
  *
  * @throws UsageError naming the option when the text is none of these.
  */
-export function parsePosition(text: string, edge: 'start' | 'end', option = edge === 'start' ? '--from' : '--to'): string {
+export function parsePosition(
+  text: string,
+  edge: 'start' | 'end',
+  option = edge === 'start' ? '--from' : '--to',
+): string {
   const t = text.trim();
   if (/^\d+-\d+$/.test(t)) return parseId(t).join('-');
   let ms: number | undefined;
@@ -94,14 +98,20 @@ export type HistoryOptions<S extends StreamName> = {
  * pages. An entry found both in the archive and in Redis (a trim interrupted after archiving) is
  * given once. Entries that fail validation are given with the error instead of the event.
  */
-export async function* readHistory<S extends StreamName>(o: HistoryOptions<S>): AsyncGenerator<HistoryEntry<S>> {
+export async function* readHistory<S extends StreamName>(
+  o: HistoryOptions<S>,
+): AsyncGenerator<HistoryEntry<S>> {
   const from = o.from ?? '0-0';
   const to = o.to ?? '+';
   const pageSize = o.pageSize ?? 500;
   for (let shard = 0; shard < o.keys.shardCount(o.stream); shard++) {
     const key = o.keys.stream(o.stream, shard);
     let last: string | undefined;
-    const entry = (id: string, fields: Record<string, string>, source: 'redis' | 'archive'): HistoryEntry<S> => {
+    const entry = (
+      id: string,
+      fields: Record<string, string>,
+      source: 'redis' | 'archive',
+    ): HistoryEntry<S> => {
       try {
         return { id, key, shard, source, fields, event: decodeEntry(o.stream, fields) };
       } catch (err) {
@@ -155,10 +165,13 @@ export async function attachGroup(
   const shardKeys = keys.allShards(stream);
   for (const key of shardKeys) {
     if ((await groupsOf(redis, key)).some((g) => g.name === group)) {
-      throw new UsageError(`group ${group} already exists on ${key}; choose another --group, or remove it with XGROUP DESTROY`);
+      throw new UsageError(
+        `group ${group} already exists on ${key}; choose another --group, or remove it with XGROUP DESTROY`,
+      );
     }
   }
-  const id = from === '0' || from === '-' || from === '0-0' ? '0' : from === '$' ? '$' : previousId(from);
+  const id =
+    from === '0' || from === '-' || from === '0-0' ? '0' : from === '$' ? '$' : previousId(from);
   const out: { key: string; lastDeliveredId: string }[] = [];
   for (const key of shardKeys) {
     await redis.xgroup('CREATE', key, group, id, 'MKSTREAM');
@@ -168,8 +181,14 @@ export async function attachGroup(
 }
 
 /** Removes a consumer group from every shard of a stream (a temporary reader's, say). */
-export async function detachGroup(redis: Redis, keys: Keys, stream: StreamName, group: string): Promise<void> {
-  for (const key of keys.allShards(stream)) await redis.xgroup('DESTROY', key, group).catch(() => 0);
+export async function detachGroup(
+  redis: Redis,
+  keys: Keys,
+  stream: StreamName,
+  group: string,
+): Promise<void> {
+  for (const key of keys.allShards(stream))
+    await redis.xgroup('DESTROY', key, group).catch(() => 0);
 }
 
 /** The ID of the last entry of a stream shard, or undefined when it is empty. */

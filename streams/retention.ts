@@ -61,7 +61,12 @@ export async function groupPositions(redis: Redis, key: string): Promise<GroupPo
     const pending = Number(g.pending);
     let firstNeededId = nextId(lastDeliveredId);
     if (pending > 0) {
-      const [, oldest] = (await redis.xpending(key, group)) as [number, string | null, string | null, unknown];
+      const [, oldest] = (await redis.xpending(key, group)) as [
+        number,
+        string | null,
+        string | null,
+        unknown,
+      ];
       if (oldest && compareIds(oldest, firstNeededId) < 0) firstNeededId = oldest;
     }
     out.push({ group, lastDeliveredId, pending, firstNeededId });
@@ -74,14 +79,29 @@ async function memoryUsage(redis: Redis, key: string): Promise<number> {
   return n ?? 0;
 }
 
-async function runScript(redis: Redis, key: string, cap: string, apply: boolean): Promise<ScriptReply> {
-  const reply = (await redis.eval(trimAcked1, 1, key, cap, apply ? '1' : '0')) as [number, string, number];
-  if (![0, 1, 2].includes(reply[0])) throw new ScriptError(`trim of ${key} answered ${JSON.stringify(reply)}`);
+async function runScript(
+  redis: Redis,
+  key: string,
+  cap: string,
+  apply: boolean,
+): Promise<ScriptReply> {
+  const reply = (await redis.eval(trimAcked1, 1, key, cap, apply ? '1' : '0')) as [
+    number,
+    string,
+    number,
+  ];
+  if (![0, 1, 2].includes(reply[0]))
+    throw new ScriptError(`trim of ${key} answered ${JSON.stringify(reply)}`);
   return [Number(reply[0]), String(reply[1]), Number(reply[2])];
 }
 
 /** Entries of a shard before `minId` (exclusive), page by page. */
-async function* entriesBefore(redis: Redis, key: string, minId: string, page = 1000): AsyncGenerator<RawEntry[]> {
+async function* entriesBefore(
+  redis: Redis,
+  key: string,
+  minId: string,
+  page = 1000,
+): AsyncGenerator<RawEntry[]> {
   let start = '-';
   for (;;) {
     const entries = (await redis.xrange(key, start, `(${minId}`, 'COUNT', page)) as RawEntry[];
@@ -98,12 +118,26 @@ async function* entriesBefore(redis: Redis, key: string, minId: string, page = 1
  * created (or set back) while the archive was written still keeps its entries; entries archived
  * but kept are read once by replay, which skips the copy.
  */
-export async function trimShard(o: TrimOptions, stream: StreamName, shard: number): Promise<ShardTrim> {
+export async function trimShard(
+  o: TrimOptions,
+  stream: StreamName,
+  shard: number,
+): Promise<ShardTrim> {
   const key = o.keys.stream(stream, shard);
   const memoryBefore = await memoryUsage(o.redis, key);
   const length = await o.redis.xlen(key);
   const groups = await groupPositions(o.redis, key);
-  const result: ShardTrim = { stream, shard, key, length, groups, trimmed: 0, archived: [], memoryBefore, memoryAfter: memoryBefore };
+  const result: ShardTrim = {
+    stream,
+    shard,
+    key,
+    length,
+    groups,
+    trimmed: 0,
+    archived: [],
+    memoryBefore,
+    memoryAfter: memoryBefore,
+  };
   const [code, minId] = await runScript(o.redis, key, '', false);
   if (code === 1) return { ...result, note: 'no such stream' };
   if (code === 2) return { ...result, note: 'no consumer group reads it: never trimmed' };
@@ -123,7 +157,8 @@ export async function trimShard(o: TrimOptions, stream: StreamName, shard: numbe
         }
       }
     }
-    if (batch.length && o.archive && !o.dryRun) result.archived.push(await o.archive.write(stream, shard, batch));
+    if (batch.length && o.archive && !o.dryRun)
+      result.archived.push(await o.archive.write(stream, shard, batch));
     if (o.dryRun) return result;
   }
   const [, , trimmed] = await runScript(o.redis, key, o.archive ? minId : '', true);
@@ -133,10 +168,14 @@ export async function trimShard(o: TrimOptions, stream: StreamName, shard: numbe
 }
 
 /** Trims every shard of the given streams; see {@link trimShard}. */
-export async function trimStreams(o: TrimOptions, streams: readonly StreamName[]): Promise<ShardTrim[]> {
+export async function trimStreams(
+  o: TrimOptions,
+  streams: readonly StreamName[],
+): Promise<ShardTrim[]> {
   const out: ShardTrim[] = [];
   for (const stream of streams) {
-    for (let shard = 0; shard < o.keys.shardCount(stream); shard++) out.push(await trimShard(o, stream, shard));
+    for (let shard = 0; shard < o.keys.shardCount(stream); shard++)
+      out.push(await trimShard(o, stream, shard));
   }
   return out;
 }

@@ -2,7 +2,12 @@ import type { Destination } from '../../lambda/destinations/destination.js';
 import { openDestination } from '../../lambda/destinations/open-destination.js';
 import { ReconcileOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
-import { isClean, reconcile, waitForRepairs, type ClassReconcile } from '../../consumers/reconcile.js';
+import {
+  isClean,
+  reconcile,
+  waitForRepairs,
+  type ClassReconcile,
+} from '../../consumers/reconcile.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
@@ -35,11 +40,20 @@ After --repair --wait, the status says whether everything came back.`;
 export async function reconcileCommand(args: string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgv(
     args,
-    { repair: { type: 'boolean' }, wait: { type: 'string' }, dest: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      repair: { type: 'boolean' },
+      wait: { type: 'string' },
+      dest: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     'reconcile',
   );
   const opts = parseOptions(ReconcileOptions, {
-    classIds: positionals, repair: values.repair ?? false, wait: values.wait, dest: values.dest, json: values.json ?? false,
+    classIds: positionals,
+    repair: values.repair ?? false,
+    wait: values.wait,
+    dest: values.dest,
+    json: values.json ?? false,
   });
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-reconcile');
@@ -49,24 +63,36 @@ export async function reconcileCommand(args: string[], config: Config): Promise<
   const destination = (url: string): Destination => {
     let d = dests.get(url);
     if (!d) {
-      d = openDestination(url, { endpoint: config.s3Endpoint, forcePathStyle: config.s3ForcePathStyle });
+      d = openDestination(url, {
+        endpoint: config.s3Endpoint,
+        forcePathStyle: config.s3ForcePathStyle,
+      });
       dests.set(url, d);
     }
     return d;
   };
   try {
     const deps = {
-      redis, keys, classes: new ClassStore(redis, keys), publisher: new Publisher(redis, keys),
-      destination, archive, batchSize: config.batchSize,
+      redis,
+      keys,
+      classes: new ClassStore(redis, keys),
+      publisher: new Publisher(redis, keys),
+      destination,
+      archive,
+      batchSize: config.batchSize,
     };
     let results = await reconcile(deps, opts.classIds, { repair: opts.repair });
     const repaired = results.reduce((a, r) => a + r.repaired, 0);
     if (opts.repair && opts.wait !== undefined && repaired > 0) {
-      if (!opts.json) process.stderr.write(`re-enqueued ${repaired} files; waiting up to ${opts.wait} s for them\n`);
+      if (!opts.json)
+        process.stderr.write(
+          `re-enqueued ${repaired} files; waiting up to ${opts.wait} s for them\n`,
+        );
       results = await waitForRepairs(deps, results, { timeoutMs: opts.wait * 1000 });
     }
     if (opts.json) process.stdout.write(JSON.stringify({ classes: results }, null, 2) + '\n');
-    else process.stdout.write(formatReconcile(results, opts.repair, opts.wait !== undefined) + '\n');
+    else
+      process.stdout.write(formatReconcile(results, opts.repair, opts.wait !== undefined) + '\n');
     return results.every(isClean) ? 0 : 1;
   } finally {
     for (const d of dests.values()) await d.close().catch(() => {});
@@ -75,7 +101,11 @@ export async function reconcileCommand(args: string[], config: Config): Promise<
   }
 }
 
-function formatReconcile(results: readonly ClassReconcile[], repair: boolean, waited: boolean): string {
+function formatReconcile(
+  results: readonly ClassReconcile[],
+  repair: boolean,
+  waited: boolean,
+): string {
   const lines: string[] = [];
   for (const r of results) {
     if (r.error) {
@@ -85,19 +115,31 @@ function formatReconcile(results: readonly ClassReconcile[], repair: boolean, wa
     const mark = isClean(r) ? 'ok   ' : 'FAIL ';
     const missing = r.problems.filter((p) => p.problem === 'missing').length;
     const other = r.problems.length - missing;
-    lines.push(`${mark} ${r.classId} (run ${r.run}, ${r.status}): ${r.present}/${r.files} files present, ${missing} missing, ${other} of another size`);
+    lines.push(
+      `${mark} ${r.classId} (run ${r.run}, ${r.status}): ${r.present}/${r.files} files present, ${missing} missing, ${other} of another size`,
+    );
     if (r.pending) lines.push(`        ${r.pending} not done yet: the class is still transferring`);
-    if (r.unlogged) lines.push(`        ${r.unlogged} files have no jobs entry in the log (trimmed without --archive, or the crawl failed); request the class again to copy them`);
+    if (r.unlogged)
+      lines.push(
+        `        ${r.unlogged} files have no jobs entry in the log (trimmed without --archive, or the crawl failed); request the class again to copy them`,
+      );
     for (const p of r.problems.slice(0, 50)) {
-      const why = p.problem === 'missing'
-        ? `missing${p.outcome === 'failed' ? ` (its copy failed: ${p.reason})` : p.outcome === 'none' ? ' (no result in the log)' : ` (was ${p.outcome}, ${p.expectedBytes} bytes)`}`
-        : `${p.actualBytes} bytes, copied with ${p.expectedBytes}`;
+      const why =
+        p.problem === 'missing'
+          ? `missing${p.outcome === 'failed' ? ` (its copy failed: ${p.reason})` : p.outcome === 'none' ? ' (no result in the log)' : ` (was ${p.outcome}, ${p.expectedBytes} bytes)`}`
+          : `${p.actualBytes} bytes, copied with ${p.expectedBytes}`;
       lines.push(`        ${p.key} #${p.ordinal}: ${why}`);
     }
-    if (r.problems.length > 50) lines.push(`        ... and ${r.problems.length - 50} more (see --json)`);
-    if (r.repaired) lines.push(`        repair: re-enqueued ${r.repaired} files${waited ? '' : '; colony serve (the transfer stage) copies them'}`);
+    if (r.problems.length > 50)
+      lines.push(`        ... and ${r.problems.length - 50} more (see --json)`);
+    if (r.repaired)
+      lines.push(
+        `        repair: re-enqueued ${r.repaired} files${waited ? '' : '; colony serve (the transfer stage) copies them'}`,
+      );
   }
   const clean = results.filter(isClean).length;
-  lines.push(`${clean} of ${results.length} classes complete at their destination${repair && !waited ? ' (before the repair)' : ''}`);
+  lines.push(
+    `${clean} of ${results.length} classes complete at their destination${repair && !waited ? ' (before the repair)' : ''}`,
+  );
   return lines.join('\n');
 }

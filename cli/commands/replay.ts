@@ -41,10 +41,16 @@ async function writeLine(line: string): Promise<void> {
 }
 
 /** The archive of trimmed entries, when a destination is known. */
-export function archiveFor(config: Config, dest: string | undefined): { archive?: StreamArchive; destination?: Destination } {
+export function archiveFor(
+  config: Config,
+  dest: string | undefined,
+): { archive?: StreamArchive; destination?: Destination } {
   const url = dest ?? config.dest;
   if (!url) return {};
-  const destination = openDestination(url, { endpoint: config.s3Endpoint, forcePathStyle: config.s3ForcePathStyle });
+  const destination = openDestination(url, {
+    endpoint: config.s3Endpoint,
+    forcePathStyle: config.s3ForcePathStyle,
+  });
   return { archive: new StreamArchive(destination, config.prefix), destination };
 }
 
@@ -52,20 +58,39 @@ export async function replayCommand(args: string[], config: Config): Promise<num
   const { values, positionals } = parseArgv(
     args,
     {
-      stream: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, group: { type: 'string' },
-      dest: { type: 'string' }, 'no-archive': { type: 'boolean' }, json: { type: 'boolean' },
+      stream: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      group: { type: 'string' },
+      dest: { type: 'string' },
+      'no-archive': { type: 'boolean' },
+      json: { type: 'boolean' },
     },
     'replay',
   );
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony replay --help)`);
-  if (values.stream === undefined) throw new UsageError('--stream: name a stream: classes, jobs, results, outcomes or dead');
+  if (positionals.length)
+    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony replay --help)`);
+  if (values.stream === undefined)
+    throw new UsageError('--stream: name a stream: classes, jobs, results, outcomes or dead');
   const opts = parseOptions(ReplayOptions, {
-    stream: values.stream, from: values.from, to: values.to, group: values.group, dest: values.dest, json: values.json ?? false,
+    stream: values.stream,
+    from: values.from,
+    to: values.to,
+    group: values.group,
+    dest: values.dest,
+    json: values.json ?? false,
   });
-  if (opts.group && opts.to !== undefined) throw new UsageError('--to: a group reads on from --from; leave out --to with --group');
-  const from = opts.from === undefined ? undefined : opts.group && opts.from.trim() === '$' ? '$' : parsePosition(opts.from, 'start');
+  if (opts.group && opts.to !== undefined)
+    throw new UsageError('--to: a group reads on from --from; leave out --to with --group');
+  const from =
+    opts.from === undefined
+      ? undefined
+      : opts.group && opts.from.trim() === '$'
+        ? '$'
+        : parsePosition(opts.from, 'start');
   const to = opts.to === undefined ? undefined : parsePosition(opts.to, 'end');
-  if (from && from !== '$' && to && compareIds(from, to) > 0) throw new UsageError('--from is after --to');
+  if (from && from !== '$' && to && compareIds(from, to) > 0)
+    throw new UsageError('--from is after --to');
 
   // `colony replay ... | head`: a closed pipe ends the replay, quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -78,16 +103,25 @@ export async function replayCommand(args: string[], config: Config): Promise<num
   try {
     if (opts.group) {
       const shards = await attachGroup(redis, keys, opts.stream, opts.group, from ?? '0');
-      if (opts.json) process.stdout.write(JSON.stringify({ stream: opts.stream, group: opts.group, shards }, null, 2) + '\n');
+      if (opts.json)
+        process.stdout.write(
+          JSON.stringify({ stream: opts.stream, group: opts.group, shards }, null, 2) + '\n',
+        );
       else {
         for (const s of shards) {
-          process.stdout.write(`created group ${opts.group} on ${s.key}; its first read delivers the entries after ${s.lastDeliveredId}\n`);
+          process.stdout.write(
+            `created group ${opts.group} on ${s.key}; its first read delivers the entries after ${s.lastDeliveredId}\n`,
+          );
         }
       }
       if (archive && from !== '$') {
-        const trimmed = await Promise.all(keys.allShards(opts.stream).map((_, shard) => archive.chunks(opts.stream, shard)));
+        const trimmed = await Promise.all(
+          keys.allShards(opts.stream).map((_, shard) => archive.chunks(opts.stream, shard)),
+        );
         if (trimmed.some((c) => c.length)) {
-          process.stderr.write('note: some of this history was trimmed and is only in the archive; colony replay without --group prints it\n');
+          process.stderr.write(
+            'note: some of this history was trimmed and is only in the archive; colony replay without --group prints it\n',
+          );
         }
       }
       return 0;
@@ -95,7 +129,13 @@ export async function replayCommand(args: string[], config: Config): Promise<num
     let n = 0;
     for await (const e of readHistory({ redis, keys, stream: opts.stream, from, to, archive })) {
       const head = { id: e.id, stream: e.key, shard: e.shard, source: e.source };
-      await writeLine(JSON.stringify(e.error === undefined ? { ...head, entry: e.event } : { ...head, fields: e.fields, error: e.error }));
+      await writeLine(
+        JSON.stringify(
+          e.error === undefined
+            ? { ...head, entry: e.event }
+            : { ...head, fields: e.fields, error: e.error },
+        ),
+      );
       n++;
     }
     process.stderr.write(`${n} entries of ${opts.stream}\n`);

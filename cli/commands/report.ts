@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { ReportOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
 import { UsageError } from '../../schemas/errors.js';
-import { runReportConsumer, type ClassTransferReport, type OverallReport, type TransferReport } from '../../consumers/report.js';
+import {
+  runReportConsumer,
+  type ClassTransferReport,
+  type OverallReport,
+  type TransferReport,
+} from '../../consumers/report.js';
 import { consumerName } from '../../streams/liveness.js';
 import { Keys } from '../../streams/keys.js';
 import { connectBlocking, connectRedis, probeRedis } from '../../streams/redis.js';
@@ -35,37 +40,97 @@ Options:
   --no-archive     read Redis only`;
 
 /** A Markdown table of the report. */
-export function formatMarkdown(classes: readonly ClassTransferReport[], total: OverallReport): string {
+export function formatMarkdown(
+  classes: readonly ClassTransferReport[],
+  total: OverallReport,
+): string {
   const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   const lines = [
     '# Transfer report',
     '',
-    row(['class', 'status', 'files', 'copied', 'skipped', 'failed', 'bytes', 'duration', 'throughput', 'retries']),
+    row([
+      'class',
+      'status',
+      'files',
+      'copied',
+      'skipped',
+      'failed',
+      'bytes',
+      'duration',
+      'throughput',
+      'retries',
+    ]),
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   ];
-  const figures = (c: Omit<OverallReport, 'classes' | 'transferred' | 'failedClasses' | 'inProgress'>) => [
-    c.files, c.copied, c.skipped, c.failed, formatBytes(c.bytes), `${(c.durationMs / 1000).toFixed(1)} s`,
-    `${formatBytes(c.bytesPerSecond)}/s`, c.retries,
+  const figures = (
+    c: Omit<OverallReport, 'classes' | 'transferred' | 'failedClasses' | 'inProgress'>,
+  ) => [
+    c.files,
+    c.copied,
+    c.skipped,
+    c.failed,
+    formatBytes(c.bytes),
+    `${(c.durationMs / 1000).toFixed(1)} s`,
+    `${formatBytes(c.bytesPerSecond)}/s`,
+    c.retries,
   ];
   for (const c of classes) lines.push(row([c.classId, c.status, ...figures(c)]));
-  lines.push(row([`**total: ${total.classes} class${total.classes === 1 ? '' : 'es'}**`, `${total.transferred} transferred, ${total.failedClasses} failed, ${total.inProgress} in progress`, ...figures(total)]));
+  lines.push(
+    row([
+      `**total: ${total.classes} class${total.classes === 1 ? '' : 'es'}**`,
+      `${total.transferred} transferred, ${total.failedClasses} failed, ${total.inProgress} in progress`,
+      ...figures(total),
+    ]),
+  );
   return lines.join('\n');
 }
 
 /** CSV with a header, one row per class and a last row `*` for the totals. */
 export function formatCsv(classes: readonly ClassTransferReport[], total: OverallReport): string {
-  const cols = ['classId', 'status', 'run', 'files', 'copied', 'skipped', 'failed', 'bytes', 'durationMs', 'bytesPerSecond', 'retries'] as const;
-  const cell = (v: unknown) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
+  const cols = [
+    'classId',
+    'status',
+    'run',
+    'files',
+    'copied',
+    'skipped',
+    'failed',
+    'bytes',
+    'durationMs',
+    'bytesPerSecond',
+    'retries',
+  ] as const;
+  const cell = (v: unknown) =>
+    /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? '');
   const lines = [cols.join(',')];
   for (const c of classes) lines.push(cols.map((k) => cell(c[k])).join(','));
-  lines.push(cols.map((k) => cell(k === 'classId' ? '*' : k === 'status' ? `${total.transferred}/${total.classes} transferred` : k === 'run' ? '' : total[k])).join(','));
+  lines.push(
+    cols
+      .map((k) =>
+        cell(
+          k === 'classId'
+            ? '*'
+            : k === 'status'
+              ? `${total.transferred}/${total.classes} transferred`
+              : k === 'run'
+                ? ''
+                : total[k],
+        ),
+      )
+      .join(','),
+  );
   return lines.join('\n');
 }
 
 function render(format: 'md' | 'json' | 'csv', report: TransferReport, group: string): string {
   const classes = report.classes();
   const overall = report.overall(classes);
-  if (format === 'json') return JSON.stringify({ generatedAt: new Date().toISOString(), group, classes, overall }, null, 2);
+  if (format === 'json')
+    return JSON.stringify(
+      { generatedAt: new Date().toISOString(), group, classes, overall },
+      null,
+      2,
+    );
   return format === 'csv' ? formatCsv(classes, overall) : formatMarkdown(classes, overall);
 }
 
@@ -73,15 +138,29 @@ export async function reportCommand(args: string[], config: Config): Promise<num
   const { values, positionals } = parseArgv(
     args,
     {
-      format: { type: 'string' }, group: { type: 'string' }, follow: { type: 'boolean' }, interval: { type: 'string' },
-      dest: { type: 'string' }, 'no-archive': { type: 'boolean' },
+      format: { type: 'string' },
+      group: { type: 'string' },
+      follow: { type: 'boolean' },
+      interval: { type: 'string' },
+      dest: { type: 'string' },
+      'no-archive': { type: 'boolean' },
     },
     'report',
   );
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony report --help)`);
-  const opts = parseOptions(ReportOptions, { format: values.format, group: values.group, follow: values.follow ?? false, interval: values.interval });
+  if (positionals.length)
+    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony report --help)`);
+  const opts = parseOptions(ReportOptions, {
+    format: values.format,
+    group: values.group,
+    follow: values.follow ?? false,
+    interval: values.interval,
+  });
   const temporary = opts.group === undefined;
-  const group = opts.group ?? `report-${hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`;
+  const group =
+    opts.group ??
+    `report-${hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '-')
+      .slice(0, 40)}-${randomBytes(3).toString('hex')}`;
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-report');
   const reader = await connectBlocking(config.redisUrl, 'colony-report-reader');
@@ -101,11 +180,22 @@ export async function reportCommand(args: string[], config: Config): Promise<num
   };
   try {
     await runReportConsumer({
-      redis, reader, keys, group, consumer: consumerName('report'), follow: opts.follow, signal: stop.signal, archive,
+      redis,
+      reader,
+      keys,
+      group,
+      consumer: consumerName('report'),
+      follow: opts.follow,
+      signal: stop.signal,
+      archive,
       onCaughtUp: (run) => {
         latest = run.report;
-        if (!run.created) process.stderr.write(`group ${group} existed: this report covers only the entries it had not read yet\n`);
-        for (const i of run.invalid.slice(0, 20)) process.stderr.write(`skipped invalid entry ${i.key} ${i.id}: ${i.error}\n`);
+        if (!run.created)
+          process.stderr.write(
+            `group ${group} existed: this report covers only the entries it had not read yet\n`,
+          );
+        for (const i of run.invalid.slice(0, 20))
+          process.stderr.write(`skipped invalid entry ${i.key} ${i.id}: ${i.error}\n`);
         print();
       },
       onUpdate: () => {

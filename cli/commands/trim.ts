@@ -35,23 +35,41 @@ show little saving.`;
 export async function trimCommand(args: string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgv(
     args,
-    { stream: { type: 'string' }, archive: { type: 'boolean' }, dest: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      stream: { type: 'string' },
+      archive: { type: 'boolean' },
+      dest: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
     'trim',
   );
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony trim --help)`);
+  if (positionals.length)
+    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony trim --help)`);
   const opts = parseOptions(TrimOptions, {
     streams: values.stream ? [values.stream] : STREAM_NAMES,
-    archive: values.archive ?? false, dest: values.dest, dryRun: values['dry-run'] ?? false, json: values.json ?? false,
+    archive: values.archive ?? false,
+    dest: values.dest,
+    dryRun: values['dry-run'] ?? false,
+    json: values.json ?? false,
   });
-  if (opts.archive && !opts.dest && !config.dest) throw new UsageError('--archive: name where the archive goes with --dest (or set COLONY_DEST)');
+  if (opts.archive && !opts.dest && !config.dest)
+    throw new UsageError('--archive: name where the archive goes with --dest (or set COLONY_DEST)');
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-trim');
   const { archive, destination } = opts.archive ? archiveFor(config, opts.dest) : {};
   try {
-    const shards = await trimStreams({ redis, keys: new Keys(config.prefix, config.shards), archive, dryRun: opts.dryRun }, opts.streams);
+    const shards = await trimStreams(
+      { redis, keys: new Keys(config.prefix, config.shards), archive, dryRun: opts.dryRun },
+      opts.streams,
+    );
     const saved = shards.reduce((a, s) => a + s.memoryBefore - s.memoryAfter, 0);
     const trimmed = shards.reduce((a, s) => a + s.trimmed, 0);
-    if (opts.json) process.stdout.write(JSON.stringify({ dryRun: opts.dryRun, trimmed, memorySavedBytes: saved, shards }, null, 2) + '\n');
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({ dryRun: opts.dryRun, trimmed, memorySavedBytes: saved, shards }, null, 2) +
+          '\n',
+      );
     else process.stdout.write(formatTrim(shards, opts.dryRun, trimmed, saved) + '\n');
     return 0;
   } finally {
@@ -60,16 +78,27 @@ export async function trimCommand(args: string[], config: Config): Promise<numbe
   }
 }
 
-function formatTrim(shards: readonly ShardTrim[], dryRun: boolean, trimmed: number, saved: number): string {
+function formatTrim(
+  shards: readonly ShardTrim[],
+  dryRun: boolean,
+  trimmed: number,
+  saved: number,
+): string {
   const lines = shards.map((s) => {
     const head = `${s.key}: ${s.length} entries`;
     if (s.note) return `${head}; ${s.note}`;
     const verb = dryRun ? 'would trim' : 'trimmed';
     const held = s.heldBy ? ` (held from ${s.safeMinId} by group ${s.heldBy})` : '';
     const archived = s.archived.length ? `, archived to ${s.archived.length} objects` : '';
-    const memory = dryRun ? '' : `, memory ${formatBytes(s.memoryBefore)} -> ${formatBytes(s.memoryAfter)}`;
+    const memory = dryRun
+      ? ''
+      : `, memory ${formatBytes(s.memoryBefore)} -> ${formatBytes(s.memoryAfter)}`;
     return `${head}; ${verb} ${s.trimmed}${held}${archived}${memory}`;
   });
-  lines.push(dryRun ? `would trim ${trimmed} entries` : `trimmed ${trimmed} entries; Redis memory saved: ${formatBytes(saved)}`);
+  lines.push(
+    dryRun
+      ? `would trim ${trimmed} entries`
+      : `trimmed ${trimmed} entries; Redis memory saved: ${formatBytes(saved)}`,
+  );
   return lines.join('\n');
 }

@@ -18,7 +18,12 @@ export class S3MultipartUpload implements MultipartUpload {
     readonly uploadId: string,
   ) {}
 
-  async uploadPart(number: number, data: Buffer, md5: Buffer, signal?: AbortSignal): Promise<string> {
+  async uploadPart(
+    number: number,
+    data: Buffer,
+    md5: Buffer,
+    signal?: AbortSignal,
+  ): Promise<string> {
     try {
       const output = await this.dest.client.send(
         new UploadPartCommand({

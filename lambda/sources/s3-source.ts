@@ -1,10 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import {
-  ColonyError,
-  SourcePermanentError,
-  SourceTransientError,
-} from '../../schemas/errors.js';
+import { ColonyError, SourcePermanentError, SourceTransientError } from '../../schemas/errors.js';
 import type { S3Settings } from '../destinations/destination.js';
 import { errorName, regionFromDefaultChain, statusOf } from '../destinations/s3-destination.js';
 import {
@@ -69,12 +65,17 @@ export class S3Source implements FileSource {
           Bucket: bucket,
           Key: key,
           ...(range ? { Range: `bytes=${range.start}-${range.end ?? ''}` } : {}),
-          ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: quoteEtag(options.ifNoneMatch) }),
+          ...(options.ifNoneMatch === undefined
+            ? {}
+            : { IfNoneMatch: quoteEtag(options.ifNoneMatch) }),
         }),
         { abortSignal: options.signal },
       );
     } catch (err) {
-      if (options.ifNoneMatch !== undefined && (statusOf(err) === 304 || errorName(err) === 'NotModified')) {
+      if (
+        options.ifNoneMatch !== undefined &&
+        (statusOf(err) === 304 || errorName(err) === 'NotModified')
+      ) {
         return { body: Readable.from([]), size: 0, finalUrl: where, notModified: true };
       }
       throw classify(where, err, options.signal);
@@ -89,7 +90,9 @@ export class S3Source implements FileSource {
       const r = parseContentRange(output.ContentRange);
       if (!r || r.start !== range.start) {
         body.destroy();
-        throw new SourceTransientError(`GET ${where}: asked for bytes ${range.start}- and got no matching Content-Range`);
+        throw new SourceTransientError(
+          `GET ${where}: asked for bytes ${range.start}- and got no matching Content-Range`,
+        );
       }
       totalSize = r.total;
     }
@@ -121,7 +124,8 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
   } catch {
     key = undefined;
   }
-  if (!m?.[1] || !key) throw new SourcePermanentError(`not an s3://bucket/key URL: ${url.split('?')[0]}`);
+  if (!m?.[1] || !key)
+    throw new SourcePermanentError(`not an s3://bucket/key URL: ${url.split('?')[0]}`);
   return { bucket: m[1], key };
 }
 
@@ -129,7 +133,11 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
 function guard(body: Readable, where: string): Readable {
   const out = new PassThrough();
   body.on('error', (err) =>
-    out.destroy(err instanceof ColonyError ? err : new SourceTransientError(`GET ${where}: transfer broke off`, err)),
+    out.destroy(
+      err instanceof ColonyError
+        ? err
+        : new SourceTransientError(`GET ${where}: transfer broke off`, err),
+    ),
   );
   out.on('close', () => {
     if (!body.destroyed) body.destroy();
@@ -144,7 +152,11 @@ function classify(where: string, err: unknown, signal: AbortSignal | undefined):
   const name = errorName(err) ?? 'Error';
   const detail = status === undefined ? name : `${name} (HTTP ${status})`;
   const transient =
-    TRANSIENT_CODES.has(name) || status === undefined || status >= 500 || status === 429 || status === 408;
+    TRANSIENT_CODES.has(name) ||
+    status === undefined ||
+    status >= 500 ||
+    status === 429 ||
+    status === 408;
   return transient
     ? new SourceTransientError(`GET ${where}: ${detail}`, err)
     : new SourcePermanentError(`GET ${where}: ${detail}`);

@@ -45,7 +45,9 @@ export class SchemeSource implements FileSource {
         return this.s3.open(url, options);
       default:
         return Promise.reject(
-          new SourcePermanentError(`unsupported source scheme "${scheme ?? ''}:" (expected http, https or s3)`),
+          new SourcePermanentError(
+            `unsupported source scheme "${scheme ?? ''}:" (expected http, https or s3)`,
+          ),
         );
     }
   }

@@ -16,7 +16,12 @@ let out: string;
 let redis: Redis;
 let serve: ChildProcess | undefined;
 const prefix = uniquePrefix('ops');
-const env = () => ({ REDIS_URL: TEST_REDIS_URL, COLONY_PREFIX: prefix, COLONY_DEST: `file://${out}/lib`, COLONY_BLOCK_MS: '100' });
+const env = () => ({
+  REDIS_URL: TEST_REDIS_URL,
+  COLONY_PREFIX: prefix,
+  COLONY_DEST: `file://${out}/lib`,
+  COLONY_BLOCK_MS: '100',
+});
 const ids = ['ops-multi', 'ops-media'] as const;
 
 before(async () => {
@@ -37,10 +42,18 @@ after(async () => {
 });
 
 async function finished(classId: string): Promise<void> {
-  await waitFor(async () => {
-    const [status, published] = await redis.hmget(`${prefix}:{class:${classId}}:meta`, 'status', 'published');
-    return status === 'transferred' && Number(published) > 0 ? true : undefined;
-  }, 30_000, `${classId} transferred`);
+  await waitFor(
+    async () => {
+      const [status, published] = await redis.hmget(
+        `${prefix}:{class:${classId}}:meta`,
+        'status',
+        'published',
+      );
+      return status === 'transferred' && Number(published) > 0 ? true : undefined;
+    },
+    30_000,
+    `${classId} transferred`,
+  );
 }
 
 describe('operations from the command line', () => {
@@ -48,7 +61,10 @@ describe('operations from the command line', () => {
     // Prepare
     const catalog = join(out, 'catalog.ndjson');
     const lines = [
-      { classId: ids[0], manifestUrl: `${origin.url}/hls/${fixtures['ts-multivariant']!.manifest}` },
+      {
+        classId: ids[0],
+        manifestUrl: `${origin.url}/hls/${fixtures['ts-multivariant']!.manifest}`,
+      },
       { classId: 'ops-test', manifestUrl: `${origin.url}/hls/x.m3u8`, test: true },
       { classId: 'ops-aborted', manifestUrl: `${origin.url}/hls/y.m3u8`, aborted: true },
       { classId: ids[1], manifestUrl: `${origin.url}/hls/${fixtures['media-only']!.manifest}` },
@@ -81,11 +97,20 @@ describe('operations from the command line', () => {
     // report: a temporary group at 0 sees the whole history, and is gone after.
     const report = await runColony(['report', '--format', 'json'], env());
     assert.equal(report.code, 0, report.stderr);
-    const r = JSON.parse(report.stdout) as { classes: { classId: string; files: number; copied: number }[]; overall: { transferred: number } };
+    const r = JSON.parse(report.stdout) as {
+      classes: { classId: string; files: number; copied: number }[];
+      overall: { transferred: number };
+    };
     assert.equal(r.overall.transferred, 2);
-    assert.equal(r.classes.find((c) => c.classId === ids[0])!.copied, fixtures['ts-multivariant']!.files.length);
+    assert.equal(
+      r.classes.find((c) => c.classId === ids[0])!.copied,
+      fixtures['ts-multivariant']!.files.length,
+    );
     const groups = (await redis.call('XINFO', 'GROUPS', `${prefix}:results:{0}`)) as unknown[][];
-    assert.deepEqual(groups.map((g) => g[1]), ['aggregator']);
+    assert.deepEqual(
+      groups.map((g) => g[1]),
+      ['aggregator'],
+    );
     const csv = await runColony(['report', '--format', 'csv'], env());
     assert.match(csv.stdout.split('\n')[0]!, /^classId,status,run,files,copied/);
 
@@ -95,30 +120,65 @@ describe('operations from the command line', () => {
     await unlink(join(out, 'lib', 'hls', victim));
     const broken = await runColony(['reconcile', ids[0]], env());
     assert.equal(broken.code, 1);
-    assert.match(broken.stdout, new RegExp(`hls/${victim.replace(/[/.]/g, '\\$&')} #\\d+: missing \\(was copied`));
+    assert.match(
+      broken.stdout,
+      new RegExp(`hls/${victim.replace(/[/.]/g, '\\$&')} #\\d+: missing \\(was copied`),
+    );
     const repaired = await runColony(['reconcile', ids[0], '--repair', '--wait', '30'], env());
     assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
-    assert.ok((await readFile(join(out, 'lib', 'hls', victim))).equals(await readFile(join(HLS_ROOT, victim))));
+    assert.ok(
+      (await readFile(join(out, 'lib', 'hls', victim))).equals(
+        await readFile(join(HLS_ROOT, victim)),
+      ),
+    );
 
     // trim --archive, then replay covers the trimmed entries from the archive.
-    await waitFor(async () => ((await redis.xpending(`${prefix}:results:{0}`, 'aggregator')) as [number])[0] === 0 || undefined, 10_000, 'acked');
+    await waitFor(
+      async () =>
+        ((await redis.xpending(`${prefix}:results:{0}`, 'aggregator')) as [number])[0] === 0 ||
+        undefined,
+      10_000,
+      'acked',
+    );
     const before = await runColony(['replay', '--stream', 'jobs', '--no-archive'], env());
     const trim = await runColony(['trim', '--archive', '--json'], env());
     assert.equal(trim.code, 0, trim.stderr);
-    const t = JSON.parse(trim.stdout) as { trimmed: number; memorySavedBytes: number; shards: { key: string; trimmed: number; note?: string }[] };
+    const t = JSON.parse(trim.stdout) as {
+      trimmed: number;
+      memorySavedBytes: number;
+      shards: { key: string; trimmed: number; note?: string }[];
+    };
     assert.ok(t.shards.find((s) => s.key === `${prefix}:jobs:{0}`)!.trimmed > 0);
-    assert.match(t.shards.find((s) => s.key === `${prefix}:outcomes:{0}`)!.note ?? '', /never trimmed/);
+    assert.match(
+      t.shards.find((s) => s.key === `${prefix}:outcomes:{0}`)!.note ?? '',
+      /never trimmed/,
+    );
     const after = await runColony(['replay', '--stream', 'jobs'], env());
-    const lines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l) as { id: string; source: string; entry?: unknown });
-    assert.deepEqual(lines(after.stdout).map((l) => l.id), lines(before.stdout).map((l) => l.id));
+    const lines = (s: string) =>
+      s
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; source: string; entry?: unknown });
+    assert.deepEqual(
+      lines(after.stdout).map((l) => l.id),
+      lines(before.stdout).map((l) => l.id),
+    );
     assert.ok(lines(after.stdout).every((l) => l.entry !== undefined));
     assert.ok(lines(after.stdout).some((l) => l.source === 'archive'));
     assert.equal((await runColony(['reconcile'], env())).code, 0, 'reconcile through the archive');
 
     // replay --group: a new group at 0; a bad position is a usage error.
-    const attach = await runColony(['replay', '--stream', 'outcomes', '--group', 'downstream', '--json'], env());
+    const attach = await runColony(
+      ['replay', '--stream', 'outcomes', '--group', 'downstream', '--json'],
+      env(),
+    );
     assert.equal(attach.code, 0, attach.stderr);
-    assert.deepEqual((JSON.parse(attach.stdout) as { shards: { lastDeliveredId: string }[] }).shards.map((s) => s.lastDeliveredId), ['0']);
+    assert.deepEqual(
+      (JSON.parse(attach.stdout) as { shards: { lastDeliveredId: string }[] }).shards.map(
+        (s) => s.lastDeliveredId,
+      ),
+      ['0'],
+    );
     const bad = await runColony(['replay', '--stream', 'jobs', '--from', 'last tuesday'], env());
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--from: expected a stream ID/);

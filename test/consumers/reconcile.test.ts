@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSampleOrigin, type SampleOrigin } from '../../cli/sample-origin.js';
 import { requestClass } from '../../consumers/ingest.js';
-import { isClean, reconcile, waitForRepairs, type ReconcileDeps } from '../../consumers/reconcile.js';
+import {
+  isClean,
+  reconcile,
+  waitForRepairs,
+  type ReconcileDeps,
+} from '../../consumers/reconcile.js';
 import { startStages, type StageHost } from '../../consumers/stages.js';
 import type { Destination } from '../../lambda/destinations/destination.js';
 import { FileDestination } from '../../lambda/destinations/file-destination.js';
@@ -29,22 +34,37 @@ before(async () => {
   out = await mkdtemp(join(tmpdir(), 'colony-reconcile-'));
   const config = testConfig({ dest: `file://${out}/lib`, batchSize: 5 });
   prefix = config.prefix;
-  host = await startStages({ config, stages: ['crawler', 'transfer', 'aggregator'], logger: silentLogger });
+  host = await startStages({
+    config,
+    stages: ['crawler', 'transfer', 'aggregator'],
+    logger: silentLogger,
+  });
   const dests = new Map<string, Destination>();
   deps = {
-    redis: host.redis, keys: host.deps.keys, classes: host.deps.classes, publisher: host.deps.publisher, batchSize: 5,
+    redis: host.redis,
+    keys: host.deps.keys,
+    classes: host.deps.classes,
+    publisher: host.deps.publisher,
+    batchSize: 5,
     destination: (url) => {
-      if (!dests.has(url)) dests.set(url, new FileDestination({ root: new URL(url).pathname, url }));
+      if (!dests.has(url))
+        dests.set(url, new FileDestination({ root: new URL(url).pathname, url }));
       return dests.get(url)!;
     },
   };
   await requestClass(host.deps.classes, host.deps.publisher, {
-    classId: 'multi', manifestUrl: `${origin.url}/hls/${fixture.manifest}`, dest: config.dest!,
+    classId: 'multi',
+    manifestUrl: `${origin.url}/hls/${fixture.manifest}`,
+    dest: config.dest!,
   });
-  await waitFor(async () => {
-    const s = await host.deps.classes.get('multi');
-    return s && isFinished(s) ? s : undefined;
-  }, 30_000, 'class finished');
+  await waitFor(
+    async () => {
+      const s = await host.deps.classes.get('multi');
+      return s && isFinished(s) ? s : undefined;
+    },
+    30_000,
+    'class finished',
+  );
 });
 
 after(async () => {
@@ -77,11 +97,20 @@ describe('reconcile', () => {
 
     // Assess
     const problems = found[0]!.problems.map((p) => [p.key.replace(/^hls\//, ''), p.problem]).sort();
-    assert.deepEqual(problems, [[gone, 'missing'], [cut, 'size']].sort());
+    assert.deepEqual(
+      problems,
+      [
+        [gone, 'missing'],
+        [cut, 'size'],
+      ].sort(),
+    );
     assert.equal(found[0]!.repaired, 2);
     assert.ok(after && isClean(after), JSON.stringify(after));
     for (const f of [gone!, cut!]) {
-      assert.ok((await readFile(local(f))).equals(await readFile(join(HLS_ROOT, f))), `${f} differs`);
+      assert.ok(
+        (await readFile(local(f))).equals(await readFile(join(HLS_ROOT, f))),
+        `${f} differs`,
+      );
     }
     // The aggregator saw the repaired results and counted nothing twice.
     await new Promise((r) => setTimeout(r, 300));
@@ -95,13 +124,23 @@ describe('reconcile', () => {
 
   test('after the streams are trimmed, the archive keeps the history; without it the files are unlogged', async () => {
     // Prepare: every group has acked everything; trim jobs and results with an archive.
-    await waitFor(async () => {
-      const pending = await host.redis.xpending(host.deps.keys.stream('results'), 'aggregator');
-      return (pending as [number])[0] === 0 ? true : undefined;
-    }, 10_000, 'results acked');
+    await waitFor(
+      async () => {
+        const pending = await host.redis.xpending(host.deps.keys.stream('results'), 'aggregator');
+        return (pending as [number])[0] === 0 ? true : undefined;
+      },
+      10_000,
+      'results acked',
+    );
     const archive = new StreamArchive(new FileDestination({ root: archiveRoot() }), prefix);
-    const trimmed = await trimStreams({ redis: host.redis, keys: host.deps.keys, archive }, ['jobs', 'results']);
-    assert.ok(trimmed.every((s) => s.trimmed > 0), JSON.stringify(trimmed.map((s) => [s.key, s.trimmed, s.note])));
+    const trimmed = await trimStreams({ redis: host.redis, keys: host.deps.keys, archive }, [
+      'jobs',
+      'results',
+    ]);
+    assert.ok(
+      trimmed.every((s) => s.trimmed > 0),
+      JSON.stringify(trimmed.map((s) => [s.key, s.trimmed, s.note])),
+    );
     await unlink(local(fixture.files[0]!));
 
     // Act
@@ -110,7 +149,10 @@ describe('reconcile', () => {
 
     // Assess
     assert.equal(withArchive!.files, fixture.files.length);
-    assert.deepEqual(withArchive!.problems.map((p) => [p.problem, p.outcome]), [['missing', 'copied']]);
+    assert.deepEqual(
+      withArchive!.problems.map((p) => [p.problem, p.outcome]),
+      [['missing', 'copied']],
+    );
     assert.equal(withoutArchive!.files, 0);
     assert.equal(withoutArchive!.unlogged, fixture.files.length);
     assert.equal(isClean(withoutArchive!), false);

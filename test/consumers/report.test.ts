@@ -24,11 +24,19 @@ const fixtures = expectedFixtures();
 
 async function transfer(classId: string, manifest: string): Promise<void> {
   const { classes, publisher, config } = host.deps;
-  await requestClass(classes, publisher, { classId, manifestUrl: `${origin.url}/hls/${manifest}`, dest: config.dest! });
-  await waitFor(async () => {
-    const s = await classes.get(classId);
-    return s && isFinished(s) ? s : undefined;
-  }, 30_000, `${classId} finished`);
+  await requestClass(classes, publisher, {
+    classId,
+    manifestUrl: `${origin.url}/hls/${manifest}`,
+    dest: config.dest!,
+  });
+  await waitFor(
+    async () => {
+      const s = await classes.get(classId);
+      return s && isFinished(s) ? s : undefined;
+    },
+    30_000,
+    `${classId} finished`,
+  );
 }
 
 before(async () => {
@@ -36,7 +44,11 @@ before(async () => {
   out = await mkdtemp(join(tmpdir(), 'colony-report-'));
   const config = testConfig({ dest: `file://${out}`, batchSize: 4 });
   prefix = config.prefix;
-  host = await startStages({ config, stages: ['crawler', 'transfer', 'aggregator'], logger: silentLogger });
+  host = await startStages({
+    config,
+    stages: ['crawler', 'transfer', 'aggregator'],
+    logger: silentLogger,
+  });
   reader = await connectBlocking(TEST_REDIS_URL, 'colony-test-report');
   await transfer('multi', fixtures['ts-multivariant']!.manifest);
   await transfer('fmp4', fixtures['fmp4-audio-subs']!.manifest);
@@ -52,9 +64,15 @@ after(async () => {
 });
 
 describe('reporting consumer', () => {
-  test('a group attached after the transfer sees the whole history: counts equal the transfer\'s', async () => {
+  test("a group attached after the transfer sees the whole history: counts equal the transfer's", async () => {
     // Act
-    const run = await runReportConsumer({ redis: host.redis, reader, keys: host.deps.keys, group: 'report-after', consumer: 'r1' });
+    const run = await runReportConsumer({
+      redis: host.redis,
+      reader,
+      keys: host.deps.keys,
+      group: 'report-after',
+      consumer: 'r1',
+    });
 
     // Assess
     assert.equal(run.created, true);
@@ -78,22 +96,34 @@ describe('reporting consumer', () => {
     assert.equal(overall.classes, 3);
     assert.equal(overall.transferred, 2);
     assert.equal(overall.failedClasses, 1);
-    assert.equal(overall.copied, classes.reduce((a, c) => a + c.copied, 0));
+    assert.equal(
+      overall.copied,
+      classes.reduce((a, c) => a + c.copied, 0),
+    );
     assert.ok(overall.bytesPerSecond > 0);
   });
 
-  test('it is just another group: it acks what it read and leaves the pipeline\'s groups alone', async () => {
+  test("it is just another group: it acks what it read and leaves the pipeline's groups alone", async () => {
     const keys = host.deps.keys;
     const before = await groupsOf(host.redis, keys.stream('results'));
     const aggregatorBefore = before.find((g) => g.name === 'aggregator')!;
 
-    await runReportConsumer({ redis: host.redis, reader, keys, group: 'report-acks', consumer: 'r2' });
+    await runReportConsumer({
+      redis: host.redis,
+      reader,
+      keys,
+      group: 'report-acks',
+      consumer: 'r2',
+    });
 
     const after = await groupsOf(host.redis, keys.stream('results'));
     const mine = after.find((g) => g.name === 'report-acks')!;
     assert.equal(Number(mine.pending), 0);
     assert.equal(mine['last-delivered-id'], aggregatorBefore['last-delivered-id']);
-    assert.deepEqual(after.find((g) => g.name === 'aggregator'), aggregatorBefore);
+    assert.deepEqual(
+      after.find((g) => g.name === 'aggregator'),
+      aggregatorBefore,
+    );
   });
 
   test('with follow, live events update the same report until stopped', async () => {
@@ -103,8 +133,14 @@ describe('reporting consumer', () => {
     const ready = new Promise<void>((r) => (caughtUp = r));
     let latest: TransferReport | undefined;
     const running = runReportConsumer({
-      redis: host.redis, reader, keys: host.deps.keys, group: 'report-live', consumer: 'r3',
-      follow: true, signal: stop.signal, blockMs: 100,
+      redis: host.redis,
+      reader,
+      keys: host.deps.keys,
+      group: 'report-live',
+      consumer: 'r3',
+      follow: true,
+      signal: stop.signal,
+      blockMs: 100,
       onCaughtUp: () => caughtUp(),
       onUpdate: (r) => (latest = r),
     });
@@ -112,7 +148,11 @@ describe('reporting consumer', () => {
 
     // Act: another class is transferred while the report follows.
     await transfer('live', fixtures['media-only']!.manifest);
-    const live = await waitFor(async () => latest?.classes().find((c) => c.classId === 'live' && c.status === 'transferred'), 10_000, 'live class in the report');
+    const live = await waitFor(
+      async () => latest?.classes().find((c) => c.classId === 'live' && c.status === 'transferred'),
+      10_000,
+      'live class in the report',
+    );
     stop.abort();
     const run = await running;
 

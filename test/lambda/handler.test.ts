@@ -44,7 +44,10 @@ function handlerFor(t: { after(fn: () => Promise<void>): void }): CopyHandler {
   return h;
 }
 
-async function origin(t: { after(fn: () => Promise<void>): void }, files: Parameters<typeof startTestOrigin>[0]) {
+async function origin(
+  t: { after(fn: () => Promise<void>): void },
+  files: Parameters<typeof startTestOrigin>[0],
+) {
   const o = await startTestOrigin(files);
   t.after(() => o.close());
   return o;
@@ -52,7 +55,11 @@ async function origin(t: { after(fn: () => Promise<void>): void }, files: Parame
 
 const unique = (name: string) => `${name}-${randomBytes(4).toString('hex')}`;
 
-function payload(files: JobFile[], dest: string, extra: Partial<CopyInvocationInput> = {}): CopyInvocationInput {
+function payload(
+  files: JobFile[],
+  dest: string,
+  extra: Partial<CopyInvocationInput> = {},
+): CopyInvocationInput {
   return {
     v: 1,
     classId: 'class-1',
@@ -68,7 +75,11 @@ function payload(files: JobFile[], dest: string, extra: Partial<CopyInvocationIn
 }
 
 function jobs(o: TestOrigin, paths: string[]): JobFile[] {
-  return paths.map((p, ordinal) => ({ ordinal, url: `${o.url}${p}?token=secret`, key: p.slice(1) }));
+  return paths.map((p, ordinal) => ({
+    ordinal,
+    url: `${o.url}${p}?token=secret`,
+    key: p.slice(1),
+  }));
 }
 
 test('a batch with failing files reports each file: copied, 404 failed at once, truncated failed after its attempts', async (t) => {
@@ -81,7 +92,12 @@ test('a batch with failing files reports each file: copied, 404 failed at once, 
     '/c1/720p/broken.ts': { body: randomBytes(100_000), truncateTimes: 99 },
   });
   const prefix = unique('batch');
-  const files = jobs(o, ['/c1/720p/seg-1.ts', '/c1/720p/index.m3u8', '/c1/720p/missing.ts', '/c1/720p/broken.ts']);
+  const files = jobs(o, [
+    '/c1/720p/seg-1.ts',
+    '/c1/720p/index.m3u8',
+    '/c1/720p/missing.ts',
+    '/c1/720p/broken.ts',
+  ]);
   const h = handlerFor(t);
 
   // Act
@@ -101,21 +117,36 @@ test('a batch with failing files reports each file: copied, 404 failed at once, 
   );
   const [r0, , r2, r3] = results;
   assert.ok(r0?.status === 'copied' && r0.md5 === md5(seg) && r0.bytes === seg.length);
-  assert.ok(r2?.status === 'failed' && r2.code === 'E_SOURCE_PERMANENT' && /HTTP 404/.test(r2.reason));
+  assert.ok(
+    r2?.status === 'failed' && r2.code === 'E_SOURCE_PERMANENT' && /HTTP 404/.test(r2.reason),
+  );
   assert.ok(r3?.status === 'failed' && r3.code === 'E_SOURCE_TRANSIENT');
-  for (const r of results) if (r.status === 'failed') assert.ok(!r.reason.includes('secret'), r.reason);
+  for (const r of results)
+    if (r.status === 'failed') assert.ok(!r.reason.includes('secret'), r.reason);
   assert.ok((await s3.get(DST, `${prefix}/c1/720p/seg-1.ts`))?.equals(seg));
-  const stored = await s3.client.send(new GetObjectCommand({ Bucket: DST, Key: `${prefix}/c1/720p/index.m3u8` }));
+  const stored = await s3.client.send(
+    new GetObjectCommand({ Bucket: DST, Key: `${prefix}/c1/720p/index.m3u8` }),
+  );
   assert.equal(stored.ContentType, 'application/vnd.apple.mpegurl');
   assert.equal(stored.CacheControl, 'public, max-age=60');
-  assert.equal(Buffer.from(await stored.Body!.transformToByteArray()).toString(), playlist.toString());
-  assert.deepEqual(await s3.list(DST, `${prefix}/`), [`${prefix}/c1/720p/index.m3u8`, `${prefix}/c1/720p/seg-1.ts`]);
+  assert.equal(
+    Buffer.from(await stored.Body!.transformToByteArray()).toString(),
+    playlist.toString(),
+  );
+  assert.deepEqual(await s3.list(DST, `${prefix}/`), [
+    `${prefix}/c1/720p/index.m3u8`,
+    `${prefix}/c1/720p/seg-1.ts`,
+  ]);
 });
 
 test('an invalid payload fails the whole invocation with the reasons', async (t) => {
   // Prepare
   const h = handlerFor(t);
-  const tooMany = Array.from({ length: 101 }, (_, i) => ({ ordinal: i, url: `http://127.0.0.1:9/${i}.ts`, key: `${i}.ts` }));
+  const tooMany = Array.from({ length: 101 }, (_, i) => ({
+    ordinal: i,
+    url: `http://127.0.0.1:9/${i}.ts`,
+    key: `${i}.ts`,
+  }));
 
   // Act / Assess
   await assert.rejects(h.handler({ v: 1 }), InvalidInvocationError);
@@ -132,8 +163,12 @@ test('S3 to S3: files are read from the source bucket and written below the dest
   const srcPrefix = unique('lib');
   const a = randomBytes(70_000);
   const b = Buffer.from('WEBVTT\n\n00:00.000 --> 00:01.000\nhi\n');
-  await s3.client.send(new PutObjectCommand({ Bucket: SRC, Key: `${srcPrefix}/c2/a b.m4s`, Body: a }));
-  await s3.client.send(new PutObjectCommand({ Bucket: SRC, Key: `${srcPrefix}/c2/subs.vtt`, Body: b }));
+  await s3.client.send(
+    new PutObjectCommand({ Bucket: SRC, Key: `${srcPrefix}/c2/a b.m4s`, Body: a }),
+  );
+  await s3.client.send(
+    new PutObjectCommand({ Bucket: SRC, Key: `${srcPrefix}/c2/subs.vtt`, Body: b }),
+  );
   const files: JobFile[] = [
     { ordinal: 0, url: `s3://${SRC}/${srcPrefix}/c2/a%20b.m4s`, key: 'c2/a b.m4s' },
     { ordinal: 1, url: `s3://${SRC}/${srcPrefix}/c2/subs.vtt`, key: 'c2/subs.vtt' },
@@ -146,13 +181,18 @@ test('S3 to S3: files are read from the source bucket and written below the dest
   const { results } = await h.handler(payload(files, `s3://${DST}/${destPrefix}`));
 
   // Assess
-  assert.deepEqual(results.map((r) => r.status), ['copied', 'copied', 'failed']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['copied', 'copied', 'failed'],
+  );
   assert.ok(results[0]?.status === 'copied' && results[0].md5 === md5(a));
   assert.ok(results[2]?.status === 'failed' && results[2].code === 'E_SOURCE_PERMANENT');
   assert.match((results[2] as { reason: string }).reason, /NoSuchKey/);
   assert.ok((await s3.get(DST, `${destPrefix}/c2/a b.m4s`))?.equals(a));
   assert.ok((await s3.get(DST, `${destPrefix}/c2/subs.vtt`))?.equals(b));
-  const vtt = await s3.client.send(new GetObjectCommand({ Bucket: DST, Key: `${destPrefix}/c2/subs.vtt` }));
+  const vtt = await s3.client.send(
+    new GetObjectCommand({ Bucket: DST, Key: `${destPrefix}/c2/subs.vtt` }),
+  );
   assert.equal(vtt.ContentType, 'text/vtt');
 });
 
@@ -168,9 +208,18 @@ test('skip-existing on a re-run: nothing is uploaded twice, ETag origins send no
     '/c3/v/plain-1.ts': { body: body(3) },
     '/c3/index.m3u8': { body: Buffer.from('#EXTM3U\n') },
   });
-  const files = jobs(o, ['/c3/v/tagged-0.ts', '/c3/v/tagged-1.ts', '/c3/v/plain-0.ts', '/c3/v/plain-1.ts', '/c3/index.m3u8']);
+  const files = jobs(o, [
+    '/c3/v/tagged-0.ts',
+    '/c3/v/tagged-1.ts',
+    '/c3/v/plain-0.ts',
+    '/c3/v/plain-1.ts',
+    '/c3/index.m3u8',
+  ]);
   const dest = `s3://${DST}/${unique('skip')}`;
-  const p = payload(files, dest, { skipExisting: true, s3: { endpoint: proxy.endpoint, forcePathStyle: true } });
+  const p = payload(files, dest, {
+    skipExisting: true,
+    s3: { endpoint: proxy.endpoint, forcePathStyle: true },
+  });
   const h = handlerFor(t);
 
   // Act 1: first run copies everything.
@@ -188,16 +237,36 @@ test('skip-existing on a re-run: nothing is uploaded twice, ETag origins send no
   const third = await h.handler(p);
 
   // Assess
-  assert.deepEqual(first.results.map((r) => r.status), ['copied', 'copied', 'copied', 'copied', 'copied']);
+  assert.deepEqual(
+    first.results.map((r) => r.status),
+    ['copied', 'copied', 'copied', 'copied', 'copied'],
+  );
   assert.equal(writesAfterFirst, 5);
-  assert.deepEqual(second.results.map((r) => r.status), ['skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
-  assert.deepEqual(second.results.map((r) => (r.status === 'skipped' ? r.bytes : -1)), [10_000, 10_001, 10_002, 10_003, 8]);
+  assert.deepEqual(
+    second.results.map((r) => r.status),
+    ['skipped', 'skipped', 'skipped', 'skipped', 'skipped'],
+  );
+  assert.deepEqual(
+    second.results.map((r) => (r.status === 'skipped' ? r.bytes : -1)),
+    [10_000, 10_001, 10_002, 10_003, 8],
+  );
   assert.equal(writesAfterSecond, writesAfterFirst, 'no upload on the re-run');
   assert.equal(o.notModified.get('/c3/v/tagged-0.ts'), 2, 'an ETag origin answers 304');
-  assert.equal(o.bodies.get('/c3/v/tagged-0.ts'), bodiesAfterFirst.get('/c3/v/tagged-0.ts'), 'and sends no body');
-  assert.deepEqual(third.results.map((r) => r.status), ['skipped', 'copied', 'skipped', 'copied', 'skipped']);
+  assert.equal(
+    o.bodies.get('/c3/v/tagged-0.ts'),
+    bodiesAfterFirst.get('/c3/v/tagged-0.ts'),
+    'and sends no body',
+  );
+  assert.deepEqual(
+    third.results.map((r) => r.status),
+    ['skipped', 'copied', 'skipped', 'copied', 'skipped'],
+  );
   assert.equal(proxy.writes(), writesAfterSecond + 2);
-  assert.ok((await s3.get(DST, `${dest.slice(`s3://${DST}/`.length)}/c3/v/plain-1.ts`))?.equals(o.files.get('/c3/v/plain-1.ts')!.body));
+  assert.ok(
+    (await s3.get(DST, `${dest.slice(`s3://${DST}/`.length)}/c3/v/plain-1.ts`))?.equals(
+      o.files.get('/c3/v/plain-1.ts')!.body,
+    ),
+  );
 });
 
 test('skip-existing on a file:// destination leaves files in place', async (t) => {
@@ -216,8 +285,14 @@ test('skip-existing on a file:// destination leaves files in place', async (t) =
   const afterwards = await stat(path.join(root, 'c4/a.ts'));
 
   // Assess
-  assert.deepEqual(first.results.map((r) => r.status), ['copied', 'copied']);
-  assert.deepEqual(second.results.map((r) => r.status), ['skipped', 'skipped']);
+  assert.deepEqual(
+    first.results.map((r) => r.status),
+    ['copied', 'copied'],
+  );
+  assert.deepEqual(
+    second.results.map((r) => r.status),
+    ['skipped', 'skipped'],
+  );
   assert.equal(afterwards.ino, before.ino, 'not rewritten');
   assert.equal(afterwards.mtimeMs, before.mtimeMs);
   assert.ok((await readFile(path.join(root, 'c4/a.ts'))).equals(data));
@@ -236,11 +311,17 @@ test('copies still running when the budget ends are reported E_ABORTED, finished
   // Act
   const started = Date.now();
   const { results } = await h.handler(
-    payload(jobs(o, ['/c5/fast.ts', '/c5/slow.ts']), `file://${root}`, { budgetMs: 1000, timeoutMs: 10_000 }),
+    payload(jobs(o, ['/c5/fast.ts', '/c5/slow.ts']), `file://${root}`, {
+      budgetMs: 1000,
+      timeoutMs: 10_000,
+    }),
   );
 
   // Assess
   assert.ok(Date.now() - started < 3000, 'answered at the end of its budget');
   assert.equal(results[0]?.status, 'copied');
-  assert.ok(results[1]?.status === 'failed' && results[1].code === 'E_ABORTED', JSON.stringify(results[1]));
+  assert.ok(
+    results[1]?.status === 'failed' && results[1].code === 'E_ABORTED',
+    JSON.stringify(results[1]),
+  );
 });

@@ -62,16 +62,23 @@ export async function startLambdaEndpoint(o: LambdaEndpointOptions): Promise<Lam
     const error = (status: number, type: string, message: string) =>
       json(status, { Type: 'User', message }, { 'x-amzn-errortype': type });
 
-    const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec((req.url ?? '').split('?')[0]!);
+    const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(
+      (req.url ?? '').split('?')[0]!,
+    );
     const body = await readBody(req);
-    if (req.method !== 'POST' || !m) return error(404, 'UnknownOperationException', 'unknown operation');
+    if (req.method !== 'POST' || !m)
+      return error(404, 'UnknownOperationException', 'unknown operation');
     if (decodeURIComponent(m[1]!) !== o.functionName) {
       return error(404, 'ResourceNotFoundException', `Function not found: ${m[1]}`);
     }
     const n = ++state.requests;
     if (o.maxPayloadBytes !== undefined && body.length > o.maxPayloadBytes) {
       state.injected.set('too-large', (state.injected.get('too-large') ?? 0) + 1);
-      return error(413, 'RequestTooLargeException', 'Request must be smaller than 6291456 bytes for the InvokeFunction operation');
+      return error(
+        413,
+        'RequestTooLargeException',
+        'Request must be smaller than 6291456 bytes for the InvokeFunction operation',
+      );
     }
     const payload: unknown = JSON.parse(body.toString('utf8') || 'null');
     const fault = o.inject?.(n, payload);
@@ -86,7 +93,10 @@ export async function startLambdaEndpoint(o: LambdaEndpointOptions): Promise<Lam
       case 'unhandled':
         return json(
           200,
-          { errorType: 'Runtime.ExitError', errorMessage: 'RequestId: x Error: Runtime exited with error: signal: killed' },
+          {
+            errorType: 'Runtime.ExitError',
+            errorMessage: 'RequestId: x Error: Runtime exited with error: signal: killed',
+          },
           { 'x-amz-function-error': 'Unhandled' },
         );
       case 'garbage':
@@ -95,11 +105,17 @@ export async function startLambdaEndpoint(o: LambdaEndpointOptions): Promise<Lam
     state.invocations.push(payload);
     const deadline = Date.now() + 60_000;
     try {
-      const result = await o.handler(payload, { getRemainingTimeInMillis: () => deadline - Date.now() });
+      const result = await o.handler(payload, {
+        getRemainingTimeInMillis: () => deadline - Date.now(),
+      });
       json(200, result, { 'x-amz-executed-version': '$LATEST' });
     } catch (err) {
       const e = err as Error;
-      json(200, { errorType: e.name, errorMessage: e.message }, { 'x-amz-function-error': 'Unhandled' });
+      json(
+        200,
+        { errorType: e.name, errorMessage: e.message },
+        { 'x-amz-function-error': 'Unhandled' },
+      );
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

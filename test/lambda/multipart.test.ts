@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { createHandler, type CopyHandler } from '../../lambda/handler.js';
 import type { JobFile } from '../../schemas/events.js';
 import type { CopyInvocationInput } from '../../schemas/lambda.js';
@@ -38,7 +42,11 @@ after(async () => {
   }
 });
 
-function payload(files: JobFile[], prefix: string, extra: Partial<CopyInvocationInput> = {}): CopyInvocationInput {
+function payload(
+  files: JobFile[],
+  prefix: string,
+  extra: Partial<CopyInvocationInput> = {},
+): CopyInvocationInput {
   return {
     v: 1,
     dest: `s3://${DST}/${prefix}`,
@@ -72,7 +80,9 @@ test('a file over the multipart threshold arrives intact, in parts, with a read 
   ];
 
   // Act
-  const { results } = await h.handler(payload(files, prefix, { s3: { endpoint: proxy.endpoint, forcePathStyle: true } }));
+  const { results } = await h.handler(
+    payload(files, prefix, { s3: { endpoint: proxy.endpoint, forcePathStyle: true } }),
+  );
 
   // Assess
   const [big, tiny] = results;
@@ -85,9 +95,16 @@ test('a file over the multipart threshold arrives intact, in parts, with a read 
   const stored = await s3.get(DST, `${prefix}/big/movie.mp4`);
   assert.equal(stored?.length, data.length);
   assert.ok(stored?.equals(data), 'byte for byte');
-  const head = await s3.client.send(new HeadObjectCommand({ Bucket: DST, Key: `${prefix}/big/movie.mp4` }));
+  const head = await s3.client.send(
+    new HeadObjectCommand({ Bucket: DST, Key: `${prefix}/big/movie.mp4` }),
+  );
   assert.equal(head.ContentLength, data.length);
   assert.equal(head.ContentType, 'video/mp4');
+  assert.equal(
+    head.Metadata?.['colony-source-etag'],
+    `"${md5(data)}"`,
+    'the source version, for skip-existing',
+  );
   // CreateMultipartUpload + 3 UploadPart + CompleteMultipartUpload, and one PutObject.
   assert.equal(proxy.writes(), 6);
 });
@@ -107,24 +124,39 @@ test('a large S3 object is copied to another bucket in parts, and skipped on a r
 
   // Assess
   assert.ok(first.results[0]?.status === 'copied' && first.results[0].md5 === md5(data));
-  assert.deepEqual(second.results[0], { ordinal: 7, key: 'c/large.ts', status: 'skipped', attempts: 1, bytes: data.length });
+  assert.deepEqual(second.results[0], {
+    ordinal: 7,
+    key: 'c/large.ts',
+    status: 'skipped',
+    attempts: 1,
+    bytes: data.length,
+  });
   assert.ok((await s3.get(DST, `${prefix}/c/large.ts`))?.equals(data));
-  const uploads = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: DST })).catch(() => undefined);
+  const uploads = await s3.client
+    .send(new ListMultipartUploadsCommand({ Bucket: DST }))
+    .catch(() => undefined);
   assert.equal(uploads?.Uploads?.length ?? 0, 0, 'no upload left open');
 });
 
 test('a file whose origin keeps breaking off fails after its attempts and leaves nothing', async (t) => {
   // Prepare
-  const origin = await startTestOrigin({ '/big/bad.mp4': { body: randomBytes(6 * MiB), truncateTimes: 99 } });
+  const origin = await startTestOrigin({
+    '/big/bad.mp4': { body: randomBytes(6 * MiB), truncateTimes: 99 },
+  });
   t.after(() => origin.close());
   const prefix = unique('mp-bad');
 
   // Act
   const { results } = await h.handler(
-    payload([{ ordinal: 0, url: `${origin.url}/big/bad.mp4`, key: 'big/bad.mp4' }], prefix, { attempts: 2 }),
+    payload([{ ordinal: 0, url: `${origin.url}/big/bad.mp4`, key: 'big/bad.mp4' }], prefix, {
+      attempts: 2,
+    }),
   );
 
   // Assess
-  assert.ok(results[0]?.status === 'failed' && results[0].code === 'E_SOURCE_TRANSIENT', JSON.stringify(results[0]));
+  assert.ok(
+    results[0]?.status === 'failed' && results[0].code === 'E_SOURCE_TRANSIENT',
+    JSON.stringify(results[0]),
+  );
   assert.deepEqual(await s3.list(DST, `${prefix}/`), []);
 });

@@ -69,7 +69,9 @@ export async function startTestOrigin(files: Record<string, OriginFile>): Promis
       res.writeHead(status, headers);
       if (file.truncateTimes && file.truncateTimes > 0) {
         file.truncateTimes--;
-        res.write(data.subarray(0, Math.floor(data.length / 2)), () => setTimeout(() => res.socket?.destroy(), 20));
+        res.write(data.subarray(0, Math.floor(data.length / 2)), () =>
+          setTimeout(() => res.socket?.destroy(), 20),
+        );
         return;
       }
       res.end(data);

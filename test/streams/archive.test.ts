@@ -33,17 +33,30 @@ async function collect(it: AsyncIterable<{ key: string; size: number }>): Promis
 }
 
 async function fill(dest: Destination): Promise<void> {
-  for (const [key, body] of [['a/1.ts', 'x'], ['a/2.ts', 'yy'], ['a/b/3.ts', 'zzz'], ['ab.m3u8', 'mm'], ['c/4.ts', '4444']] as const) {
+  for (const [key, body] of [
+    ['a/1.ts', 'x'],
+    ['a/2.ts', 'yy'],
+    ['a/b/3.ts', 'zzz'],
+    ['ab.m3u8', 'mm'],
+    ['c/4.ts', '4444'],
+  ] as const) {
     await dest.put(key, Readable.from([Buffer.from(body)]), { size: body.length });
   }
 }
 
 const destinations: [string, () => Destination][] = [
   ['file://', () => new FileDestination({ root })],
-  ['s3://', () => new S3Destination({
-    url: `s3://${BUCKET}/lib`, bucket: BUCKET, prefix: 'lib',
-    settings: { endpoint: s3.endpoint, forcePathStyle: true }, credentials: S3RVER_CREDENTIALS,
-  })],
+  [
+    's3://',
+    () =>
+      new S3Destination({
+        url: `s3://${BUCKET}/lib`,
+        bucket: BUCKET,
+        prefix: 'lib',
+        settings: { endpoint: s3.endpoint, forcePathStyle: true },
+        credentials: S3RVER_CREDENTIALS,
+      }),
+  ],
 ];
 
 for (const [name, open] of destinations) {
@@ -52,12 +65,21 @@ for (const [name, open] of destinations) {
       // Prepare
       const dest = open();
       await fill(dest);
-      if (name === 'file://') await writeFile(join(root, 'a', '.1.ts.0123456789abcdef.tmp'), 'partial');
+      if (name === 'file://')
+        await writeFile(join(root, 'a', '.1.ts.0123456789abcdef.tmp'), 'partial');
 
       // Act and assess
       assert.deepEqual(await collect(dest.list('a/')), ['a/1.ts:1', 'a/2.ts:2', 'a/b/3.ts:3']);
-      assert.deepEqual(await collect(dest.list('a/', { recursive: false })), ['a/1.ts:1', 'a/2.ts:2']);
-      assert.deepEqual(await collect(dest.list('a')), ['a/1.ts:1', 'a/2.ts:2', 'a/b/3.ts:3', 'ab.m3u8:2']);
+      assert.deepEqual(await collect(dest.list('a/', { recursive: false })), [
+        'a/1.ts:1',
+        'a/2.ts:2',
+      ]);
+      assert.deepEqual(await collect(dest.list('a')), [
+        'a/1.ts:1',
+        'a/2.ts:2',
+        'a/b/3.ts:3',
+        'ab.m3u8:2',
+      ]);
       assert.deepEqual(await collect(dest.list('', { recursive: false })), ['ab.m3u8:2']);
       assert.deepEqual(await collect(dest.list('nothing/here/')), []);
       await dest.close();
@@ -83,7 +105,10 @@ for (const [name, open] of destinations) {
       // Prepare
       const dest = open();
       const archive = new StreamArchive(dest, 'pfx');
-      const entries = Array.from({ length: 12 }, (_, i) => ({ id: `${1000 + i}-0`, fields: { type: 't', data: `{"n":${i}}` } }));
+      const entries = Array.from({ length: 12 }, (_, i) => ({
+        id: `${1000 + i}-0`,
+        fields: { type: 't', data: `{"n":${i}}` },
+      }));
 
       // Act: out of order on purpose; listing order must not matter.
       await archive.write('jobs', 0, entries.slice(6));
@@ -91,7 +116,8 @@ for (const [name, open] of destinations) {
       const all = [];
       for await (const e of archive.read('jobs', 0)) all.push(e);
       const some = [];
-      for await (const e of archive.read('jobs', 0, { from: '1004-0', to: '1007-0' })) some.push(e.id);
+      for await (const e of archive.read('jobs', 0, { from: '1004-0', to: '1007-0' }))
+        some.push(e.id);
 
       // Assess
       assert.equal(chunk.key, '_colony/archive/pfx/jobs/0/1000-0-1005-0.ndjson.gz');
@@ -108,7 +134,10 @@ test('file:// list skips what is not a file and a missing root folder', async ()
     await mkdir(join(empty, 'only', 'dirs'), { recursive: true });
     const dest = new FileDestination({ root: empty });
     assert.deepEqual(await collect(dest.list('')), []);
-    assert.deepEqual(await collect(new FileDestination({ root: join(empty, 'absent') }).list('')), []);
+    assert.deepEqual(
+      await collect(new FileDestination({ root: join(empty, 'absent') }).list('')),
+      [],
+    );
   } finally {
     await rm(empty, { recursive: true, force: true });
   }

@@ -5,7 +5,15 @@ import { UsageError } from '../../schemas/errors.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
 import type { ColonyRedis } from '../../streams/redis.js';
-import { attachGroup, compareIds, nextId, parsePosition, previousId, readGroup, readHistory } from '../../streams/replay.js';
+import {
+  attachGroup,
+  compareIds,
+  nextId,
+  parsePosition,
+  previousId,
+  readGroup,
+  readHistory,
+} from '../../streams/replay.js';
 import { TEST_REDIS_URL, deletePrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 let redis: ColonyRedis;
@@ -28,8 +36,17 @@ function keysFor(shards = 1): Keys {
 
 function jobs(classId: string, ordinal: number): FileJobs {
   return {
-    type: 'file-jobs', v: SCHEMA_VERSION, classId, run: 1,
-    files: [{ ordinal, url: `http://127.0.0.1/${classId}/${ordinal}.ts`, key: `${classId}/${ordinal}.ts` }],
+    type: 'file-jobs',
+    v: SCHEMA_VERSION,
+    classId,
+    run: 1,
+    files: [
+      {
+        ordinal,
+        url: `http://127.0.0.1/${classId}/${ordinal}.ts`,
+        key: `${classId}/${ordinal}.ts`,
+      },
+    ],
   };
 }
 
@@ -41,7 +58,11 @@ describe('stream positions', () => {
     assert.equal(parsePosition('2023-11-14T22:13:20Z', 'start'), '1700000000000-0');
     assert.equal(parsePosition('0', 'start'), '0-0');
     for (const bad of ['yesterday', '-5', '12-ab', '']) {
-      assert.throws(() => parsePosition(bad, 'start'), (err: unknown) => err instanceof UsageError && /--from/.test(err.message), bad);
+      assert.throws(
+        () => parsePosition(bad, 'start'),
+        (err: unknown) => err instanceof UsageError && /--from/.test(err.message),
+        bad,
+      );
     }
   });
 
@@ -62,7 +83,16 @@ describe('readHistory', () => {
     const keys = keysFor(2);
     const events = Array.from({ length: 40 }, (_, i) => jobs(`class-${i % 5}`, i));
     await new Publisher(redis, keys).publish('jobs', events);
-    const badId = await redis.xadd(keys.stream('jobs', 1), '*', 'type', 'file-jobs', 'v', '1', 'data', '{"classId":5}');
+    const badId = await redis.xadd(
+      keys.stream('jobs', 1),
+      '*',
+      'type',
+      'file-jobs',
+      'v',
+      '1',
+      'data',
+      '{"classId":5}',
+    );
 
     // Act
     const seen = [];
@@ -78,8 +108,13 @@ describe('readHistory', () => {
     const bad = seen.find((e) => e.id === badId)!;
     assert.match(bad.error ?? '', /invalid jobs entry/);
     assert.equal(bad.fields.data, '{"classId":5}');
-    const ordinals = seen.flatMap((e) => e.event?.files.map((f) => f.ordinal) ?? []).sort((a, b) => a - b);
-    assert.deepEqual(ordinals, Array.from({ length: 40 }, (_, i) => i));
+    const ordinals = seen
+      .flatMap((e) => e.event?.files.map((f) => f.ordinal) ?? [])
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      ordinals,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
   });
 });
 
@@ -87,15 +122,26 @@ describe('attachGroup', () => {
   test('a new group at --from delivers that entry and everything after it', async () => {
     // Prepare
     const keys = keysFor();
-    const ids = await new Publisher(redis, keys).publish('jobs', Array.from({ length: 6 }, (_, i) => jobs('c', i)));
+    const ids = await new Publisher(redis, keys).publish(
+      'jobs',
+      Array.from({ length: 6 }, (_, i) => jobs('c', i)),
+    );
 
     // Act
     const created = await attachGroup(redis, keys, 'jobs', 'audit', ids[2]);
-    const read = await readGroup(redis, { group: 'audit', consumer: 'a', keys: keys.allShards('jobs'), count: 100 });
+    const read = await readGroup(redis, {
+      group: 'audit',
+      consumer: 'a',
+      keys: keys.allShards('jobs'),
+      count: 100,
+    });
 
     // Assess
     assert.equal(created.length, 1);
-    assert.deepEqual(read.map((e) => e.id), ids.slice(2));
+    assert.deepEqual(
+      read.map((e) => e.id),
+      ids.slice(2),
+    );
   });
 
   test('an existing group is refused, and nothing is created on any shard', async () => {

@@ -29,9 +29,24 @@ after(async () => {
 
 function outcome(i: number): ClassOutcome {
   return {
-    type: 'class-transferred', v: SCHEMA_VERSION, classId: `c-${i}`, manifestUrl: `http://127.0.0.1/c-${i}/master.m3u8`,
-    dest: 'file:///tmp/x', files: 1, copied: 1, skipped: 0, failed: 0, bytes: 10, failures: [], retries: 0,
-    startedAt: 1, finishedAt: 2, durationMs: 1, bytesPerSecond: 10, run: 1, revision: 1,
+    type: 'class-transferred',
+    v: SCHEMA_VERSION,
+    classId: `c-${i}`,
+    manifestUrl: `http://127.0.0.1/c-${i}/master.m3u8`,
+    dest: 'file:///tmp/x',
+    files: 1,
+    copied: 1,
+    skipped: 0,
+    failed: 0,
+    bytes: 10,
+    failures: [],
+    retries: 0,
+    startedAt: 1,
+    finishedAt: 2,
+    durationMs: 1,
+    bytesPerSecond: 10,
+    run: 1,
+    revision: 1,
   };
 }
 
@@ -40,13 +55,25 @@ async function seeded(n: number): Promise<{ keys: Keys; key: string; ids: string
   const prefix = uniquePrefix('retention');
   prefixes.push(prefix);
   const keys = new Keys(prefix);
-  const ids = await new Publisher(redis, keys).publish('outcomes', Array.from({ length: n }, (_, i) => outcome(i)));
+  const ids = await new Publisher(redis, keys).publish(
+    'outcomes',
+    Array.from({ length: n }, (_, i) => outcome(i)),
+  );
   return { keys, key: keys.stream('outcomes'), ids };
 }
 
 /** Reads `count` entries as consumer `c` of `group` and acks the first `ack` of them. */
 async function consume(key: string, group: string, count: number, ack: number): Promise<string[]> {
-  const reply = (await redis.xreadgroup('GROUP', group, 'c', 'COUNT', count, 'STREAMS', key, '>')) as [string, [string, string[]][]][];
+  const reply = (await redis.xreadgroup(
+    'GROUP',
+    group,
+    'c',
+    'COUNT',
+    count,
+    'STREAMS',
+    key,
+    '>',
+  )) as [string, [string, string[]][]][];
   const ids = reply[0]![1].map(([id]) => id);
   if (ack) await redis.xack(key, group, ...ids.slice(0, ack));
   return ids;
@@ -105,7 +132,10 @@ describe('retention', () => {
     const [real] = await trimStreams({ redis, keys }, ['outcomes']);
     assert.equal(real!.trimmed, 250);
     assert.equal(await redis.xlen(key), 0);
-    assert.ok(real!.memoryAfter < real!.memoryBefore, `memory ${real!.memoryBefore} -> ${real!.memoryAfter}`);
+    assert.ok(
+      real!.memoryAfter < real!.memoryBefore,
+      `memory ${real!.memoryBefore} -> ${real!.memoryAfter}`,
+    );
   });
 
   test('--archive writes the trimmed entries first, and replay through the archive still covers them', async () => {
@@ -128,12 +158,27 @@ describe('retention', () => {
     assert.equal(second.trimmed, 5);
     assert.equal(await redis.xlen(key), 5);
     const replayed = [];
-    for await (const e of readHistory({ redis, keys, stream: 'outcomes', archive })) replayed.push(e);
-    assert.deepEqual(replayed.map((e) => e.id), ids);
-    assert.deepEqual(replayed.map((e) => e.source), [...Array(25).fill('archive'), ...Array(5).fill('redis')]);
+    for await (const e of readHistory({ redis, keys, stream: 'outcomes', archive }))
+      replayed.push(e);
+    assert.deepEqual(
+      replayed.map((e) => e.id),
+      ids,
+    );
+    assert.deepEqual(
+      replayed.map((e) => e.source),
+      [...Array(25).fill('archive'), ...Array(5).fill('redis')],
+    );
     assert.equal(replayed[7]!.event?.classId, 'c-7');
     const ranged = [];
-    for await (const e of readHistory({ redis, keys, stream: 'outcomes', archive, from: ids[6], to: ids[26] })) ranged.push(e.id);
+    for await (const e of readHistory({
+      redis,
+      keys,
+      stream: 'outcomes',
+      archive,
+      from: ids[6],
+      to: ids[26],
+    }))
+      ranged.push(e.id);
     assert.deepEqual(ranged, ids.slice(6, 27));
   });
 
@@ -146,12 +191,17 @@ describe('retention', () => {
     const archive = new StreamArchive(new FileDestination({ root }), keys.prefix);
     // The archive of an interrupted trim: written, never trimmed.
     const raw = await redis.xrange(key, '-', ids[2]!);
-    await archive.write('outcomes', 0, raw.map(([id, flat]) => ({ id, fields: Object.fromEntries(pairs(flat)) })));
+    await archive.write(
+      'outcomes',
+      0,
+      raw.map(([id, flat]) => ({ id, fields: Object.fromEntries(pairs(flat)) })),
+    );
 
     await trimShard({ redis, keys, archive }, 'outcomes', 0);
 
     const replayed = [];
-    for await (const e of readHistory({ redis, keys, stream: 'outcomes', archive })) replayed.push(e.id);
+    for await (const e of readHistory({ redis, keys, stream: 'outcomes', archive }))
+      replayed.push(e.id);
     assert.deepEqual(replayed, ids);
   });
 });
