@@ -4,6 +4,7 @@ import type { Config } from '../../schemas/config.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
+import type { Logger } from '../../streams/log.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
 import { startServiceHttp, type ServiceHttp } from '../http-server.js';
@@ -29,8 +30,20 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
     stages: (values.stages ?? STAGE_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
     port: values.port,
   });
-  await probeRedis(config.redisUrl);
   const logger = createLogger((process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info', 'colony');
+  // Signals are taken from the start: a stop asked for while starting is honoured once started,
+  // instead of killing the process half way through its start.
+  let stopAsked = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopAsked = true;
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await waitForRedis(config.redisUrl, logger, () => stopAsked);
+  if (stopAsked) return 0;
   const host = await startStages({ config, stages: opts.stages, logger });
   logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
 
@@ -47,13 +60,31 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
     logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);
   }
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
+  await stopped;
   logger.info('stopping: finishing or handing back held work');
   await http?.close();
   await host.stop();
   logger.info('stopped');
   return 0;
+}
+
+/** How long a starting service waits for Redis before giving up with the probe's message. */
+const REDIS_START_WAIT_MS = 30_000;
+
+/**
+ * A service started while Redis restarts waits for it rather than exiting; a Redis that does not
+ * answer within REDIS_START_WAIT_MS is reported as a bad REDIS_URL would be.
+ */
+async function waitForRedis(url: string, logger: Logger, stopAsked: () => boolean): Promise<void> {
+  const deadline = Date.now() + REDIS_START_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await probeRedis(url, 2000);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline || stopAsked()) throw err;
+      if (attempt === 0) logger.warn(`waiting for Redis: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
