@@ -17,7 +17,13 @@ import { startSampleOrigin, type SyntheticLibrary } from '../cli/sample-origin.j
 import { NoopRuntime } from './noop-runtime.js';
 
 type Scenario = { name: string; shards: number; batchSize: number; concurrency: number };
-type Row = Scenario & { files: number; seconds: number; crawlSeconds: number; filesPerSec: number; bytesPerFile: number };
+type Row = Scenario & {
+  files: number;
+  seconds: number;
+  crawlSeconds: number;
+  filesPerSec: number;
+  bytesPerFile: number;
+};
 
 const target = Number(process.env.BENCH_FILES ?? 100_000);
 const variants = 10;
@@ -25,7 +31,12 @@ const segmentsPerVariant = 499;
 const perClass = 1 + variants * (1 + segmentsPerVariant);
 const classes = Math.max(1, Math.round(target / perClass));
 
-async function runScenario(redisUrl: string, originUrl: string, s: Scenario, round: number): Promise<Row> {
+async function runScenario(
+  redisUrl: string,
+  originUrl: string,
+  s: Scenario,
+  round: number,
+): Promise<Row> {
   const config: Config = {
     ...loadConfig({ REDIS_URL: redisUrl }),
     prefix: `bench-${s.name.replace(/\W+/g, '-')}-${round < 0 ? 'warmup' : round}`,
@@ -38,7 +49,10 @@ async function runScenario(redisUrl: string, originUrl: string, s: Scenario, rou
   await raw.flushall();
   const before = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]);
   const host = await startStages({
-    config, stages: ['crawler', 'transfer', 'aggregator'], logger: silentLogger, runtime: new NoopRuntime(),
+    config,
+    stages: ['crawler', 'transfer', 'aggregator'],
+    logger: silentLogger,
+    runtime: new NoopRuntime(),
   });
   const dest = 'file:///tmp/colony-bench-unused';
   const started = process.hrtime.bigint();
@@ -53,7 +67,8 @@ async function runScenario(redisUrl: string, originUrl: string, s: Scenario, rou
   let crawlSeconds = 0;
   for (;;) {
     const states = await Promise.all(ids.map((id) => host.deps.classes.get(id)));
-    if (!crawlSeconds && states.every((st) => st?.crawled)) crawlSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (!crawlSeconds && states.every((st) => st?.crawled))
+      crawlSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (states.every((st) => st && isFinished(st))) {
       files = states.reduce((n, st) => n + st!.total, 0);
       const bad = states.filter((st) => st!.copied !== st!.total);
@@ -66,7 +81,14 @@ async function runScenario(redisUrl: string, originUrl: string, s: Scenario, rou
   const after = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]);
   await host.stop();
   raw.disconnect();
-  return { ...s, files, seconds, crawlSeconds, filesPerSec: files / seconds, bytesPerFile: (after - before) / files };
+  return {
+    ...s,
+    files,
+    seconds,
+    crawlSeconds,
+    filesPerSec: files / seconds,
+    bytesPerFile: (after - before) / files,
+  };
 }
 
 async function main() {
@@ -90,13 +112,21 @@ async function main() {
     await origin.close();
     await redis.stop();
   }
-  console.log(`\ncolony pipeline benchmark: ${classes} classes x ${perClass} files, no-op copy, Redis ${'7'} on loopback\n`);
-  console.log('| scenario | files | seconds | crawled after (s) | files/s | Redis bytes per tracked file |');
+  console.log(
+    `\ncolony pipeline benchmark: ${classes} classes x ${perClass} files, no-op copy, Redis ${'7'} on loopback\n`,
+  );
+  console.log(
+    '| scenario | files | seconds | crawled after (s) | files/s | Redis bytes per tracked file |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.files} | ${r.seconds.toFixed(2)} | ${r.crawlSeconds.toFixed(2)} | ${Math.round(r.filesPerSec)} | ${Math.round(r.bytesPerFile)} |`);
+    console.log(
+      `| ${r.name} | ${r.files} | ${r.seconds.toFixed(2)} | ${r.crawlSeconds.toFixed(2)} | ${Math.round(r.filesPerSec)} | ${Math.round(r.bytesPerFile)} |`,
+    );
   }
-  console.log('\nmedian over rounds (rounds run interleaved, so machine noise hits every scenario alike):\n');
+  console.log(
+    '\nmedian over rounds (rounds run interleaved, so machine noise hits every scenario alike):\n',
+  );
   console.log('| scenario | files/s (median) | ratio to the first scenario |');
   console.log('| --- | ---: | ---: |');
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

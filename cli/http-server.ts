@@ -10,9 +10,13 @@ export type ServiceHttp = { server: Server; url: string; close(): Promise<void> 
  * The HTTP face of `colony serve`: the class-completed webhook and a health check saying
  * whether Redis answers. Binds to loopback unless told otherwise.
  */
-export async function startServiceHttp(
-  o: { port: number; host: string; redis: ColonyRedis; deps: Pick<StageDeps, 'classes' | 'publisher' | 'config' | 'logger'>; info: Record<string, unknown> },
-): Promise<ServiceHttp> {
+export async function startServiceHttp(o: {
+  port: number;
+  host: string;
+  redis: ColonyRedis;
+  deps: Pick<StageDeps, 'classes' | 'publisher' | 'config' | 'logger'>;
+  info: Record<string, unknown>;
+}): Promise<ServiceHttp> {
   const webhook = webhookHandler(o.deps);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -22,7 +26,10 @@ export async function startServiceHttp(
     }
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       void Promise.race([
-        o.redis.ping().then(() => true, () => false),
+        o.redis.ping().then(
+          () => true,
+          () => false,
+        ),
         new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
       ]).then((ok) => {
         const body = JSON.stringify({ ok, redis: ok ? 'up' : 'down', ...o.info });
@@ -31,7 +38,9 @@ export async function startServiceHttp(
       });
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'not found' }));
   });
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

@@ -31,12 +31,27 @@ export async function freePort(): Promise<number> {
  */
 export async function startLocalRedis(o: { aof?: boolean } = {}): Promise<LocalRedis> {
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('no Redis answers at REDIS_URL and redis-server is not installed (apt-get install -y redis-server)');
+    throw new Error(
+      'no Redis answers at REDIS_URL and redis-server is not installed (apt-get install -y redis-server)',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'colony-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
-  args.push(...(o.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+  ];
+  args.push(
+    ...(o.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  );
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 

@@ -37,7 +37,10 @@ Commands:
 Run colony <command> --help for a command's options. Configuration comes from the environment
 (REDIS_URL, COLONY_PREFIX, COLONY_DEST, COLONY_CONCURRENCY, ...; see README.md).`;
 
-type Command = { run: (args: string[], config: ReturnType<typeof loadConfig>) => Promise<number>; help: string };
+type Command = {
+  run: (args: string[], config: ReturnType<typeof loadConfig>) => Promise<number>;
+  help: string;
+};
 const commands: Record<string, Command> = {
   transfer: { run: transferCommand, help: transferHelp },
   serve: { run: serveCommand, help: serveHelp },
@@ -63,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`colony: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(commands).join(', ')}\n`);
+    process.stderr.write(
+      `colony: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(commands).join(', ')}\n`,
+    );
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {
@@ -73,18 +78,22 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args, loadConfig());
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    // User mistakes and unreachable services are one line; anything else is a bug worth a trace.
-    if (err instanceof ColonyError) {
-      process.stderr.write(`colony: ${describeError(err)}\n`);
-      process.exitCode = err.code === ErrorCode.Usage || err.code === ErrorCode.Config ? 2 : 1;
-    } else {
-      process.stderr.write(`colony: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-).finally(() => stopTelemetry());
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      // User mistakes and unreachable services are one line; anything else is a bug worth a trace.
+      if (err instanceof ColonyError) {
+        process.stderr.write(`colony: ${describeError(err)}\n`);
+        process.exitCode = err.code === ErrorCode.Usage || err.code === ErrorCode.Config ? 2 : 1;
+      } else {
+        process.stderr.write(
+          `colony: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+        );
+        process.exitCode = 1;
+      }
+    },
+  )
+  .finally(() => stopTelemetry());

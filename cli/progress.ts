@@ -19,7 +19,12 @@ export class Progress {
 
   update(states: readonly (ClassState | undefined)[]): void {
     if (!this.enabled) return;
-    let total = 0, done = 0, bytes = 0, failed = 0, finished = 0, crawling = 0;
+    let total = 0,
+      done = 0,
+      bytes = 0,
+      failed = 0,
+      finished = 0,
+      crawling = 0;
     for (const s of states) {
       if (!s) continue;
       total += s.total;

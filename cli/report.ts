@@ -52,7 +52,8 @@ export function formatSummary(reports: readonly ClassReport[]): string {
       `${mark} ${r.classId}  ${r.files} files: ${r.copied} copied, ${r.skipped} skipped, ${r.failed} failed, ${formatBytes(r.bytes)}${r.retries ? `, ${r.retries} retries` : ''}`,
     );
     for (const f of r.failures.slice(0, 50)) lines.push(`       failed ${f.path}: ${f.reason}`);
-    if (r.failures.length > 50) lines.push(`       ... and ${r.failures.length - 50} more (see --json)`);
+    if (r.failures.length > 50)
+      lines.push(`       ... and ${r.failures.length - 50} more (see --json)`);
   }
   const ok = reports.filter((r) => r.status === 'transferred').length;
   lines.push(`${ok} of ${reports.length} classes transferred completely`);

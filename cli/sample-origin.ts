@@ -35,7 +35,8 @@ export async function startSampleOrigin(
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
     if (req.method === 'GET') requests.set(path, (requests.get(path) ?? 0) + 1);
-    if (o.segmentDelayMs && !path.endsWith('.m3u8')) await new Promise((r) => setTimeout(r, o.segmentDelayMs));
+    if (o.segmentDelayMs && !path.endsWith('.m3u8'))
+      await new Promise((r) => setTimeout(r, o.segmentDelayMs));
     const send = (status: number, body: string | Buffer, type = 'text/plain') => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -51,7 +52,10 @@ export async function startSampleOrigin(
       stat(file).then(
         (s) => {
           if (!s.isFile()) return send(404, 'not found');
-          res.writeHead(200, { 'content-type': contentTypeFor(extname(file) ? file : 'x.bin'), 'content-length': s.size });
+          res.writeHead(200, {
+            'content-type': contentTypeFor(extname(file) ? file : 'x.bin'),
+            'content-length': s.size,
+          });
           if (req.method === 'HEAD') return res.end();
           createReadStream(file).pipe(res);
         },
@@ -88,7 +92,12 @@ function synthetic(lib: SyntheticLibrary, path: string): string | Buffer | undef
   }
   if (Number(m[3]) >= lib.variants) return undefined;
   if (m[4] === 'index.m3u8') {
-    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:4', '#EXT-X-MEDIA-SEQUENCE:0'];
+    const lines = [
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      '#EXT-X-TARGETDURATION:4',
+      '#EXT-X-MEDIA-SEQUENCE:0',
+    ];
     for (let s = 0; s < lib.segmentsPerVariant; s++) lines.push('#EXTINF:4.0,', `s${s}.ts`);
     lines.push('#EXT-X-ENDLIST');
     return lines.join('\n') + '\n';

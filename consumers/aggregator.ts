@@ -36,13 +36,18 @@ export function aggregatorHandler(deps: StageDeps) {
       startedAt: state.requestedAt,
       finishedAt: state.finishedAt,
       durationMs: Math.max(0, state.finishedAt - state.requestedAt),
-      bytesPerSecond: state.finishedAt > state.requestedAt ? Math.round((state.bytes * 1000) / (state.finishedAt - state.requestedAt)) : 0,
+      bytesPerSecond:
+        state.finishedAt > state.requestedAt
+          ? Math.round((state.bytes * 1000) / (state.finishedAt - state.requestedAt))
+          : 0,
       run: Math.max(1, state.run),
       revision: claimed,
     };
     await deps.publisher.publish('outcomes', [outcome]);
     await deps.classes.markPublished(classId, claimed);
-    deps.logger.info(`${outcome.type} ${classId}: ${state.copied} copied, ${state.skipped} skipped, ${state.failed} failed`);
+    deps.logger.info(
+      `${outcome.type} ${classId}: ${state.copied} copied, ${state.skipped} skipped, ${state.failed} failed`,
+    );
   }
 
   return {
@@ -53,7 +58,8 @@ export function aggregatorHandler(deps: StageDeps) {
       recorded.forEach((r, i) => {
         if (!r.known) dead.push({ id: batch[i]!.id, reason: `unknown class ${r.classId}` });
         else touched.add(r.classId);
-        if (r.ignored) deps.logger.warn(`${r.ignored} results for ${r.classId} had ordinals outside the class`);
+        if (r.ignored)
+          deps.logger.warn(`${r.ignored} results for ${r.classId} had ordinals outside the class`);
       });
       // Every class of the batch, not only those whose counts changed: a redelivered batch must
       // still publish an outcome that a crash kept from being published.

@@ -46,9 +46,14 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
     if (!state) {
       // An entry published straight onto the stream: give the class its state first.
       await classes.request({
-        classId: entry.classId, manifestUrl: entry.manifestUrl, dest: entry.dest ?? config.dest ?? '',
-        sourceBase: entry.sourceBase, eventId: entry.eventId, traceparent: entry.traceparent ?? '',
-        version: entry.version === undefined ? undefined : String(entry.version), title: entry.title,
+        classId: entry.classId,
+        manifestUrl: entry.manifestUrl,
+        dest: entry.dest ?? config.dest ?? '',
+        sourceBase: entry.sourceBase,
+        eventId: entry.eventId,
+        traceparent: entry.traceparent ?? '',
+        version: entry.version === undefined ? undefined : String(entry.version),
+        title: entry.title,
       });
       state = await classes.get(entry.classId);
     }
@@ -70,10 +75,18 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       });
       files = walk.files;
       // What was deliberately not copied is logged with the reason (URLs without their query).
-      for (const s of walk.skipped.slice(0, 20)) logger.info(`class ${entry.classId}: not copied: ${s.uri} (${s.tag}): ${s.reason}`);
-      if (walk.skipped.length > 20) logger.info(`class ${entry.classId}: ${walk.skipped.length - 20} more URIs not copied`);
-      for (const s of walk.steering) logger.info(`class ${entry.classId}: content steering server ${s.serverUri} reported, not copied`);
-      if (walk.gaps.length > 0) logger.info(`class ${entry.classId}: ${walk.gaps.length} EXT-X-GAP segments, allowed to be absent`);
+      for (const s of walk.skipped.slice(0, 20))
+        logger.info(`class ${entry.classId}: not copied: ${s.uri} (${s.tag}): ${s.reason}`);
+      if (walk.skipped.length > 20)
+        logger.info(`class ${entry.classId}: ${walk.skipped.length - 20} more URIs not copied`);
+      for (const s of walk.steering)
+        logger.info(
+          `class ${entry.classId}: content steering server ${s.serverUri} reported, not copied`,
+        );
+      if (walk.gaps.length > 0)
+        logger.info(
+          `class ${entry.classId}: ${walk.gaps.length} EXT-X-GAP segments, allowed to be absent`,
+        );
     } catch (err) {
       if (err instanceof ColonyError && err.retryable) throw err;
       await failClass(entry, `crawl failed: ${describeError(err)}`);
@@ -86,8 +99,14 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
     const batches: FileJobs[] = [];
     for (let start = 0; start < listed.length; start += config.batchSize) {
       batches.push({
-        type: 'file-jobs', v: SCHEMA_VERSION, traceparent, classId: entry.classId, run: entry.run,
-        files: listed.slice(start, start + config.batchSize).map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
+        type: 'file-jobs',
+        v: SCHEMA_VERSION,
+        traceparent,
+        classId: entry.classId,
+        run: entry.run,
+        files: listed
+          .slice(start, start + config.batchSize)
+          .map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
       });
     }
     await publisher.publish('jobs', batches);
@@ -96,7 +115,9 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       // class ends instead of waiting forever.
       const missing: FileOutcome[] = [];
       for (let ordinal = files.length; ordinal < total; ordinal++) {
-        missing.push(failedOutcome(ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'));
+        missing.push(
+          failedOutcome(ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'),
+        );
       }
       await publisher.publish('results', resultEntries(entry, missing));
     }
@@ -133,7 +154,14 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
 }
 
 function failedOutcome(ordinal: number, key: string, reason: string): FileOutcome {
-  return { ordinal, key: key || 'manifest', attempts: 1, status: 'failed', reason, code: 'E_CRAWL' };
+  return {
+    ordinal,
+    key: key || 'manifest',
+    attempts: 1,
+    status: 'failed',
+    reason,
+    code: 'E_CRAWL',
+  };
 }
 
 /** Results entries of a class, at most MAX_FILES_PER_ENTRY outcomes each. */
@@ -141,8 +169,12 @@ function resultEntries(entry: ClassRequested, outcomes: FileOutcome[]): FileResu
   const out: FileResults[] = [];
   for (let start = 0; start < outcomes.length; start += MAX_FILES_PER_ENTRY) {
     out.push({
-      type: 'file-results', v: SCHEMA_VERSION, ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
-      classId: entry.classId, run: entry.run, results: outcomes.slice(start, start + MAX_FILES_PER_ENTRY),
+      type: 'file-results',
+      v: SCHEMA_VERSION,
+      ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
+      classId: entry.classId,
+      run: entry.run,
+      results: outcomes.slice(start, start + MAX_FILES_PER_ENTRY),
     });
   }
   return out;

@@ -65,7 +65,11 @@ export async function requestClass(
     version: req.version === undefined ? undefined : String(req.version),
     title: req.title,
   });
-  const receipt = (state: RequestReceipt['state']) => ({ classId: req.classId, eventId: answer.eventId, state });
+  const receipt = (state: RequestReceipt['state']) => ({
+    classId: req.classId,
+    eventId: answer.eventId,
+    state,
+  });
   if (answer.kind === 'conflict') return receipt('conflict');
   if (answer.status === 'transferred' || answer.status === 'failed') return receipt('finished');
   if (answer.kind === 'duplicate') {

@@ -60,7 +60,10 @@ export class LambdaInvokeError extends ColonyError {
     retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(code, message, { retryable, ...(options?.cause === undefined ? {} : { cause: options.cause }) });
+    super(code, message, {
+      retryable,
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
+    });
   }
 }
 

@@ -55,18 +55,33 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
   const { config, logger } = o;
   const redis = await connectRedis(config.redisUrl, 'colony');
   const keys = new Keys(config.prefix, config.shards);
-  const consumer = consumerName(o.stages.length === STAGE_NAMES.length ? 'all' : o.stages.join('+'));
-  const liveness = new Liveness(redis, keys, consumer, o.livenessTtlMs ?? Math.min(10_000, config.visibilityTimeoutMs));
+  const consumer = consumerName(
+    o.stages.length === STAGE_NAMES.length ? 'all' : o.stages.join('+'),
+  );
+  const liveness = new Liveness(
+    redis,
+    keys,
+    consumer,
+    o.livenessTtlMs ?? Math.min(10_000, config.visibilityTimeoutMs),
+  );
   await liveness.start();
   const deps: StageDeps = {
-    config, keys, logger, liveness, publisher: new Publisher(redis, keys), classes: new ClassStore(redis, keys),
+    config,
+    keys,
+    logger,
+    liveness,
+    publisher: new Publisher(redis, keys),
+    classes: new ClassStore(redis, keys),
   };
   const readers: Redis[] = [];
   const runners: GroupRunner<StreamName>[] = [];
   const closers: (() => Promise<void>)[] = [];
 
   const base = {
-    redis, keys, liveness, logger,
+    redis,
+    keys,
+    liveness,
+    logger,
     blockMs: config.blockMs,
     visibilityTimeoutMs: config.visibilityTimeoutMs,
     maxDeliveries: config.maxDeliveries,
@@ -86,12 +101,25 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
   };
 
   if (o.stages.includes('crawler')) {
-    const source = new HttpSource({ timeoutMs: config.copyTimeoutMs, allowedOrigins: config.allowedOrigins });
+    const source = new HttpSource({
+      timeoutMs: config.copyTimeoutMs,
+      allowedOrigins: config.allowedOrigins,
+    });
     closers.push(() => source.close());
     const fetchText: FetchText =
-      o.fetchText ?? ((url) => source.fetchText(url, { maxBytes: config.maxPlaylistBytes, timeoutMs: config.copyTimeoutMs }));
+      o.fetchText ??
+      ((url) =>
+        source.fetchText(url, {
+          maxBytes: config.maxPlaylistBytes,
+          timeoutMs: config.copyTimeoutMs,
+        }));
     const h = crawlerHandler(deps, { fetchText });
-    await add('classes', CRAWLER_GROUP, { handle: h.handle, beforeDeadLetter: h.beforeDeadLetter, batchSize: 4, maxInFlight: 2 });
+    await add('classes', CRAWLER_GROUP, {
+      handle: h.handle,
+      beforeDeadLetter: h.beforeDeadLetter,
+      batchSize: 4,
+      maxInFlight: 2,
+    });
   }
   if (o.stages.includes('transfer')) {
     const runtime = o.runtime ?? createRuntime(config);
@@ -113,11 +141,17 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
   }
   if (o.stages.includes('aggregator')) {
     const h = aggregatorHandler(deps);
-    await add('results', AGGREGATOR_GROUP, { handle: h.handle, batchSize: o.aggregatorBatchSize ?? 100, maxInFlight: 1 });
+    await add('results', AGGREGATOR_GROUP, {
+      handle: h.handle,
+      batchSize: o.aggregatorBatchSize ?? 100,
+      maxInFlight: 1,
+    });
   }
 
   return {
-    redis, deps, consumer,
+    redis,
+    deps,
+    consumer,
     async stop() {
       await Promise.all(runners.map((r) => r.stop()));
       await liveness.stop();

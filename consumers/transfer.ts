@@ -35,8 +35,12 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
 
   function resultsEntry(jobs: FileJobs, results: FileOutcome[]): FileResults {
     return {
-      type: 'file-results', v: SCHEMA_VERSION, ...(jobs.traceparent ? { traceparent: jobs.traceparent } : {}),
-      classId: jobs.classId, run: jobs.run, results,
+      type: 'file-results',
+      v: SCHEMA_VERSION,
+      ...(jobs.traceparent ? { traceparent: jobs.traceparent } : {}),
+      classId: jobs.classId,
+      run: jobs.run,
+      results,
     };
   }
 
@@ -67,8 +71,12 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
     /** A batch that kept stalling is failed file by file with the reason, so its class still ends. */
     async beforeDeadLetter(d: Delivery<FileJobs>, reason: string): Promise<void> {
       const failed: FileOutcome[] = d.event.files.map((f) => ({
-        ordinal: f.ordinal, key: f.key, attempts: d.deliveries, status: 'failed',
-        reason: `dead-lettered: ${reason}`, code: 'E_DEAD_LETTER',
+        ordinal: f.ordinal,
+        key: f.key,
+        attempts: d.deliveries,
+        status: 'failed',
+        reason: `dead-lettered: ${reason}`,
+        code: 'E_DEAD_LETTER',
       }));
       await deps.publisher.publish('results', [resultsEntry(d.event, failed)]);
     },

@@ -5,7 +5,11 @@ import { WEBHOOK_TOLERANCE_SECONDS } from '../schemas/webhook.js';
  * `X-Colony-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`: what a
  * studio sends. Signing the timestamp with the body lets the receiver refuse replays.
  */
-export function signWebhook(secret: string, rawBody: string | Buffer, nowSeconds = Math.floor(Date.now() / 1000)): string {
+export function signWebhook(
+  secret: string,
+  rawBody: string | Buffer,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): string {
   const mac = createHmac('sha256', secret).update(`${nowSeconds}.`).update(rawBody).digest('hex');
   return `t=${nowSeconds},v1=${mac}`;
 }
@@ -29,9 +33,13 @@ export function verifyWebhook(
     parts.set(k, [...(parts.get(k) ?? []), item.slice(eq + 1).trim()]);
   }
   const t = parts.get('t')?.[0];
-  if (!t || !/^\d{1,12}$/.test(t)) return { ok: false, reason: 'signature has no valid t=<unix seconds>' };
+  if (!t || !/^\d{1,12}$/.test(t))
+    return { ok: false, reason: 'signature has no valid t=<unix seconds>' };
   if (Math.abs(nowSeconds - Number(t)) > toleranceSeconds) {
-    return { ok: false, reason: `signature timestamp is outside the ${toleranceSeconds} s tolerance` };
+    return {
+      ok: false,
+      reason: `signature timestamp is outside the ${toleranceSeconds} s tolerance`,
+    };
   }
   const expected = createHmac('sha256', secret).update(`${t}.`).update(rawBody).digest();
   // Several v1 values are allowed so that a studio can roll its secret without downtime.

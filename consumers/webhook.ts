@@ -15,13 +15,16 @@ type Reply = { status: number; body: Record<string, unknown> };
  * skipped, and the class requested idempotently: the same classId and version again answers with
  * the first event's id and enqueues nothing.
  */
-export function webhookHandler(deps: Pick<StageDeps, 'classes' | 'publisher' | 'config' | 'logger'>) {
+export function webhookHandler(
+  deps: Pick<StageDeps, 'classes' | 'publisher' | 'config' | 'logger'>,
+) {
   const { config, logger } = deps;
 
   async function respond(req: IncomingMessage): Promise<Reply> {
     if (req.method !== 'POST') return { status: 405, body: { error: 'use POST' } };
     const raw = await readBody(req, WEBHOOK_MAX_BODY_BYTES);
-    if (raw === 'too-large') return { status: 413, body: { error: `body over ${WEBHOOK_MAX_BODY_BYTES} bytes` } };
+    if (raw === 'too-large')
+      return { status: 413, body: { error: `body over ${WEBHOOK_MAX_BODY_BYTES} bytes` } };
     if (config.webhookSecret) {
       const check = verifyWebhook(config.webhookSecret, raw, header(req, 'x-colony-signature'));
       if (!check.ok) return { status: 401, body: { error: check.reason } };
@@ -43,7 +46,8 @@ export function webhookHandler(deps: Pick<StageDeps, 'classes' | 'publisher' | '
       logger.info(`webhook: skipped ${event.classId}: ${skipped}`);
       return { status: 200, body: { skipped } };
     }
-    if (!config.dest) return { status: 503, body: { error: 'COLONY_DEST is not set: nowhere to copy classes to' } };
+    if (!config.dest)
+      return { status: 503, body: { error: 'COLONY_DEST is not set: nowhere to copy classes to' } };
     const receipt = await requestClass(deps.classes, deps.publisher, {
       classId: event.classId,
       manifestUrl: event.manifestUrl,
@@ -55,10 +59,19 @@ export function webhookHandler(deps: Pick<StageDeps, 'classes' | 'publisher' | '
     if (receipt.state === 'conflict') {
       return {
         status: 409,
-        body: { error: `class ${event.classId} is being transferred for another version; send this one when it finishes`, eventId: receipt.eventId },
+        body: {
+          error: `class ${event.classId} is being transferred for another version; send this one when it finishes`,
+          eventId: receipt.eventId,
+        },
       };
     }
-    return { status: 202, body: { eventId: receipt.eventId, ...(receipt.state === 'queued' ? {} : { duplicate: true }) } };
+    return {
+      status: 202,
+      body: {
+        eventId: receipt.eventId,
+        ...(receipt.state === 'queued' ? {} : { duplicate: true }),
+      },
+    };
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -70,7 +83,10 @@ export function webhookHandler(deps: Pick<StageDeps, 'classes' | 'publisher' | '
       reply = { status: 503, body: { error: 'could not enqueue the class; retry later' } };
     }
     const body = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(reply.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
     // A body refused part way is left unread: close the connection rather than drain it.
     if (reply.status === 413) req.destroy();

@@ -34,5 +34,9 @@ export type ClassStatus = ClassState['status'];
 
 /** A class is finished when its last file landed and its outcome was published. */
 export function isFinished(s: ClassState): boolean {
-  return (s.status === 'transferred' || s.status === 'failed') && s.revision > 0 && s.published >= s.revision;
+  return (
+    (s.status === 'transferred' || s.status === 'failed') &&
+    s.revision > 0 &&
+    s.published >= s.revision
+  );
 }

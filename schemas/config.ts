@@ -31,7 +31,12 @@ const redisUrl = z
 
 const origins = z
   .string()
-  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
   .pipe(
     z.array(
       z.string().refine((o) => {

@@ -29,7 +29,10 @@ const httpOrS3Url = z
 
 export const DestUrl = z
   .string()
-  .refine((s) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(s), 'an s3://bucket/prefix or file:///abs/dir URL');
+  .refine(
+    (s) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(s),
+    'an s3://bucket/prefix or file:///abs/dir URL',
+  );
 
 /** The run of a class: bumped when a new version of a finished class is requested. */
 const run = z.number().int().positive();

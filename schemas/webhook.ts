@@ -10,7 +10,10 @@ export const ClassCompletedBody = z.object({
     .refine((s) => {
       try {
         const u = new URL(s);
-        return (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 's3:') && u.host !== '';
+        return (
+          (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 's3:') &&
+          u.host !== ''
+        );
       } catch {
         return false;
       }

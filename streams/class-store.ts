@@ -47,18 +47,44 @@ export class ClassStore {
   /** Requests a class run, idempotently per (class, version). */
   async request(c: NewClass, now = Date.now()): Promise<RequestAnswer> {
     const pairs: string[] = [
-      'classId', c.classId, 'manifestUrl', c.manifestUrl, 'dest', c.dest,
-      'sourceBase', c.sourceBase ?? '', 'status', 'queued', 'eventId', c.eventId,
-      'traceparent', c.traceparent, 'version', c.version ?? '', 'title', c.title ?? '',
-      'requestedAt', String(now),
+      'classId',
+      c.classId,
+      'manifestUrl',
+      c.manifestUrl,
+      'dest',
+      c.dest,
+      'sourceBase',
+      c.sourceBase ?? '',
+      'status',
+      'queued',
+      'eventId',
+      c.eventId,
+      'traceparent',
+      c.traceparent,
+      'version',
+      c.version ?? '',
+      'title',
+      c.title ?? '',
+      'requestedAt',
+      String(now),
     ];
     const id = c.classId;
     const [code, status, eventId, run] = await this.redis.requestClass(
-      this.keys.classMeta(id), this.keys.classDone(id), this.keys.classFailures(id), this.keys.classEvents(id),
-      c.version ?? '', c.eventId, ...pairs,
+      this.keys.classMeta(id),
+      this.keys.classDone(id),
+      this.keys.classFailures(id),
+      this.keys.classEvents(id),
+      c.version ?? '',
+      c.eventId,
+      ...pairs,
     );
     if (code === ScriptCode.NewRun) await this.redis.zadd(this.keys.classIndex(), 'NX', now, id);
-    const kind = code === ScriptCode.NewRun ? 'new' : code === ScriptCode.OtherVersionInFlight ? 'conflict' : 'duplicate';
+    const kind =
+      code === ScriptCode.NewRun
+        ? 'new'
+        : code === ScriptCode.OtherVersionInFlight
+          ? 'conflict'
+          : 'duplicate';
     return { kind, status, eventId, run: Number(run) };
   }
 
@@ -94,11 +120,17 @@ export class ClassStore {
         }
       }
       void pipeline.recordResults(
-        this.keys.classMeta(e.classId), this.keys.classDone(e.classId), this.keys.classFailures(e.classId),
-        now, e.run, packed, failures ? JSON.stringify(failures) : '{}',
+        this.keys.classMeta(e.classId),
+        this.keys.classDone(e.classId),
+        this.keys.classFailures(e.classId),
+        now,
+        e.run,
+        packed,
+        failures ? JSON.stringify(failures) : '{}',
       );
     }
-    const replies = (await (pipeline as unknown as { exec(): Promise<[Error | null, unknown][]> }).exec()) ?? [];
+    const replies =
+      (await (pipeline as unknown as { exec(): Promise<[Error | null, unknown][]> }).exec()) ?? [];
     return replies.map(([err, reply], i) => {
       if (err) throw new ScriptError(`recording results failed: ${err.message}`);
       const [code, counted, ignored] = reply as [number, number, number];

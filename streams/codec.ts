@@ -1,4 +1,9 @@
-import { SCHEMA_VERSION, StreamSchemas, type StreamEvent, type StreamName } from '../schemas/events.js';
+import {
+  SCHEMA_VERSION,
+  StreamSchemas,
+  type StreamEvent,
+  type StreamName,
+} from '../schemas/events.js';
 import { InvalidEntryError } from '../schemas/errors.js';
 
 /**

@@ -20,11 +20,17 @@ export type DeadLetterInput = {
  * Acks an entry and appends it to `dead` with its history, atomically (one script). Returns
  * false when the entry was no longer pending: another consumer finished it first.
  */
-export async function deadLetter(redis: ColonyRedis, keys: Keys, input: DeadLetterInput): Promise<boolean> {
+export async function deadLetter(
+  redis: ColonyRedis,
+  keys: Keys,
+  input: DeadLetterInput,
+): Promise<boolean> {
   const letter: DeadLetter = {
     type: 'dead-letter',
     v: SCHEMA_VERSION,
-    ...(TRACEPARENT.test(input.fields.traceparent ?? '') ? { traceparent: input.fields.traceparent } : {}),
+    ...(TRACEPARENT.test(input.fields.traceparent ?? '')
+      ? { traceparent: input.fields.traceparent }
+      : {}),
     stream: input.stream,
     group: input.group,
     entryId: input.id,

@@ -42,7 +42,11 @@ export async function listDeadLetters(
  * Requeues dead letters on the streams they came from: each flows through the normal path
  * again, with a fresh delivery count. Returns how many were requeued.
  */
-export async function retryDeadLetters(redis: ColonyRedis, keys: Keys, letters: readonly StoredDeadLetter[]): Promise<number> {
+export async function retryDeadLetters(
+  redis: ColonyRedis,
+  keys: Keys,
+  letters: readonly StoredDeadLetter[],
+): Promise<number> {
   let requeued = 0;
   for (const d of letters) {
     if (!d.letter || !(STREAM_NAMES as string[]).includes(d.letter.stream)) continue;
@@ -58,7 +62,10 @@ export async function retryDeadLetters(redis: ColonyRedis, keys: Keys, letters: 
 }
 
 /** Deletes dead letters for good. Returns how many were deleted. */
-export async function purgeDeadLetters(redis: ColonyRedis, letters: readonly StoredDeadLetter[]): Promise<number> {
+export async function purgeDeadLetters(
+  redis: ColonyRedis,
+  letters: readonly StoredDeadLetter[],
+): Promise<number> {
   let purged = 0;
   for (const d of letters) purged += await redis.xdel(d.key, d.id);
   return purged;

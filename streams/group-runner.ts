@@ -7,9 +7,21 @@ import { deadLetter } from './dead-letter.js';
 import type { Keys } from './keys.js';
 import type { Liveness } from './liveness.js';
 import type { Logger } from './log.js';
-import { autoclaim, claimFromDeadConsumers, deliveryCounts, release, type RawEntry } from './reclaim.js';
+import {
+  autoclaim,
+  claimFromDeadConsumers,
+  deliveryCounts,
+  release,
+  type RawEntry,
+} from './reclaim.js';
 import type { ColonyRedis } from './scripts.js';
-import { TelemetryAttributes, bindDeliverySpan, endSpan, entryAttributes, startChildSpan } from './telemetry.js';
+import {
+  TelemetryAttributes,
+  bindDeliverySpan,
+  endSpan,
+  entryAttributes,
+  startChildSpan,
+} from './telemetry.js';
 
 /** One valid entry handed to a stage. */
 export type Delivery<T> = {
@@ -80,7 +92,12 @@ export class GroupRunner<S extends StreamName> {
   }
 
   private get target() {
-    return { redis: this.o.redis, key: this.key, group: this.o.group, consumer: this.o.liveness.name };
+    return {
+      redis: this.o.redis,
+      key: this.key,
+      group: this.o.group,
+      consumer: this.o.liveness.name,
+    };
   }
 
   /** Creates the group (reading from the start of the stream) and starts consuming. */
@@ -114,14 +131,18 @@ export class GroupRunner<S extends StreamName> {
         if (this.errorStreak === 1 || this.errorStreak % 20 === 0) {
           this.o.logger.warn(`${this.o.group} on ${this.key}: ${message}; retrying`);
         }
-        await Promise.race([sleep(Math.min(50 * 2 ** Math.min(this.errorStreak, 6), 2000)), this.stopSignal]);
+        await Promise.race([
+          sleep(Math.min(50 * 2 ** Math.min(this.errorStreak, 6), 2000)),
+          this.stopSignal,
+        ]);
       }
     }
   }
 
   private async waitForCapacity(): Promise<void> {
     const max = this.o.maxInFlight ?? 1;
-    while (this.inFlight.size >= max && !this.stopping) await Promise.race([...this.inFlight, this.stopSignal]);
+    while (this.inFlight.size >= max && !this.stopping)
+      await Promise.race([...this.inFlight, this.stopSignal]);
   }
 
   /** Stalled entries first: retried work goes ahead of fresh work. */
@@ -130,13 +151,19 @@ export class GroupRunner<S extends StreamName> {
     if (now >= this.nextDeadScanAt) {
       this.nextDeadScanAt = now + Math.max(200, Math.floor(this.o.liveness.ttlMs / 2));
       const fromDead = await claimFromDeadConsumers(
-        this.target, this.o.liveness, this.o.batchSize, Math.min(this.o.liveness.ttlMs, this.o.visibilityTimeoutMs),
+        this.target,
+        this.o.liveness,
+        this.o.batchSize,
+        Math.min(this.o.liveness.ttlMs, this.o.visibilityTimeoutMs),
       );
       if (fromDead.length) return fromDead;
     }
     if (now >= this.nextAutoclaimAt) {
       const { entries, cursor } = await autoclaim(
-        this.target, this.o.visibilityTimeoutMs, this.autoclaimCursor, this.o.batchSize,
+        this.target,
+        this.o.visibilityTimeoutMs,
+        this.autoclaimCursor,
+        this.o.batchSize,
       );
       this.autoclaimCursor = cursor;
       if (cursor === '0-0') {
@@ -150,8 +177,16 @@ export class GroupRunner<S extends StreamName> {
   /** XREADGROUP with a finite BLOCK, raced against a watchdog that resets a hung connection. */
   private async readNew(): Promise<RawEntry[]> {
     const read = this.o.reader.xreadgroup(
-      'GROUP', this.o.group, this.o.liveness.name, 'COUNT', this.o.batchSize,
-      'BLOCK', this.o.blockMs, 'STREAMS', this.key, '>',
+      'GROUP',
+      this.o.group,
+      this.o.liveness.name,
+      'COUNT',
+      this.o.batchSize,
+      'BLOCK',
+      this.o.blockMs,
+      'STREAMS',
+      this.key,
+      '>',
     ) as Promise<[string, RawEntry[]][] | null>;
     let timer: NodeJS.Timeout | undefined;
     const watchdog = new Promise<'hung'>((resolve) => {
@@ -171,8 +206,14 @@ export class GroupRunner<S extends StreamName> {
     for (const [id] of entries) this.held.add(id);
     const task = this.process(entries, redelivered)
       .catch((err) => {
-        this.o.logger.warn(`${this.o.group}: batch on ${this.key} handed back: ${describeError(err)}`);
-        return release(this.target, entries.map(([id]) => id), this.o.visibilityTimeoutMs).catch(() => {});
+        this.o.logger.warn(
+          `${this.o.group}: batch on ${this.key} handed back: ${describeError(err)}`,
+        );
+        return release(
+          this.target,
+          entries.map(([id]) => id),
+          this.o.visibilityTimeoutMs,
+        ).catch(() => {});
       })
       .finally(() => {
         for (const [id] of entries) this.held.delete(id);
@@ -183,7 +224,10 @@ export class GroupRunner<S extends StreamName> {
 
   private async process(entries: RawEntry[], redelivered: boolean): Promise<void> {
     const counts = redelivered
-      ? await deliveryCounts(this.target, entries.map(([id]) => id))
+      ? await deliveryCounts(
+          this.target,
+          entries.map(([id]) => id),
+        )
       : new Map<string, number>();
     const valid: Delivery<StreamEvent<S>>[] = [];
     for (const [id, flat] of entries) {
@@ -220,7 +264,11 @@ export class GroupRunner<S extends StreamName> {
       if (released.size) await release(this.target, [...released], this.o.visibilityTimeoutMs);
       valid.forEach(({ id }, i) => {
         const reason = dead.get(id);
-        endSpan(spans[i]!, reason !== undefined ? 'dead' : released.has(id) ? 'released' : 'acked', reason);
+        endSpan(
+          spans[i]!,
+          reason !== undefined ? 'dead' : released.has(id) ? 'released' : 'acked',
+          reason,
+        );
       });
     } catch (err) {
       for (const span of spans) endSpan(span, 'error', describeError(err));
@@ -230,22 +278,35 @@ export class GroupRunner<S extends StreamName> {
 
   /** One CONSUMER span per delivery, child of the span the entry's traceparent names. */
   private startSpan(d: Delivery<StreamEvent<S>>) {
-    const span = startChildSpan(`colony.${this.o.group} process`, d.event.traceparent, SpanKind.CONSUMER, {
-      [TelemetryAttributes.Stage]: this.o.group,
-      [TelemetryAttributes.Stream]: this.key,
-      [TelemetryAttributes.EntryId]: d.id,
-      [TelemetryAttributes.Deliveries]: d.deliveries,
-      ...entryAttributes(d.event),
-    });
+    const span = startChildSpan(
+      `colony.${this.o.group} process`,
+      d.event.traceparent,
+      SpanKind.CONSUMER,
+      {
+        [TelemetryAttributes.Stage]: this.o.group,
+        [TelemetryAttributes.Stream]: this.key,
+        [TelemetryAttributes.EntryId]: d.id,
+        [TelemetryAttributes.Deliveries]: d.deliveries,
+        ...entryAttributes(d.event),
+      },
+    );
     bindDeliverySpan(d, span);
     return span;
   }
 
-  private async bury(d: { id: string; fields: Record<string, string>; deliveries: number }, reason: string) {
+  private async bury(
+    d: { id: string; fields: Record<string, string>; deliveries: number },
+    reason: string,
+  ) {
     this.o.logger.warn(`${this.o.group}: ${this.key} ${d.id} dead-lettered: ${reason}`);
     await deadLetter(this.o.redis, this.o.keys, {
-      stream: this.o.stream, sourceKey: this.key, group: this.o.group, id: d.id,
-      fields: d.fields, deliveries: d.deliveries, reason,
+      stream: this.o.stream,
+      sourceKey: this.key,
+      group: this.o.group,
+      id: d.id,
+      fields: d.fields,
+      deliveries: d.deliveries,
+      reason,
     });
   }
 

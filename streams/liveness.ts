@@ -25,12 +25,15 @@ export class Liveness {
 
   async start(): Promise<void> {
     await this.beat();
-    this.timer = setInterval(() => {
-      this.beat().catch(() => {
-        // Redis away: the key may lapse, and our entries be claimed by others; copies are
-        // idempotent, so that costs work, not correctness.
-      });
-    }, Math.max(250, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.beat().catch(() => {
+          // Redis away: the key may lapse, and our entries be claimed by others; copies are
+          // idempotent, so that costs work, not correctness.
+        });
+      },
+      Math.max(250, Math.floor(this.ttlMs / 3)),
+    );
     this.timer.unref();
   }
 

@@ -11,11 +11,12 @@ const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 
 /** A logger writing `time level msg {fields}` lines to stderr at or above `level`. */
 export function createLogger(level: LogLevel = 'info', name = 'colony'): Logger {
-  const at = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
-    if (order[lvl] < order[level]) return;
-    const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-    process.stderr.write(`${new Date().toISOString()} ${lvl} ${name}: ${msg}${extra}\n`);
-  };
+  const at =
+    (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
+      if (order[lvl] < order[level]) return;
+      const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
+      process.stderr.write(`${new Date().toISOString()} ${lvl} ${name}: ${msg}${extra}\n`);
+    };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 

@@ -22,7 +22,10 @@ export class Publisher implements EventPublisher {
     private readonly keys: Keys,
   ) {}
 
-  async publish<S extends StreamName>(stream: S, events: readonly StreamEvent<S>[]): Promise<string[]> {
+  async publish<S extends StreamName>(
+    stream: S,
+    events: readonly StreamEvent<S>[],
+  ): Promise<string[]> {
     const ids: string[] = [];
     for (let start = 0; start < events.length; start += CHUNK) {
       const pipeline = this.redis.pipeline();
@@ -40,10 +43,17 @@ export class Publisher implements EventPublisher {
 
   /** A batch goes to the shard of its first file, so the batches of one class spread out. */
   private keyFor<S extends StreamName>(stream: S, event: StreamEvent<S>): string {
-    const e = event as { classId?: string; files?: { ordinal: number }[]; results?: { ordinal: number }[] };
+    const e = event as {
+      classId?: string;
+      files?: { ordinal: number }[];
+      results?: { ordinal: number }[];
+    };
     if (this.keys.shardCount(stream) > 1 && e.classId !== undefined) {
       const ordinal = e.files?.[0]?.ordinal ?? e.results?.[0]?.ordinal ?? 0;
-      return this.keys.stream(stream, this.keys.shardOf(stream, e.classId, Math.floor(ordinal / 16)));
+      return this.keys.stream(
+        stream,
+        this.keys.shardOf(stream, e.classId, Math.floor(ordinal / 16)),
+      );
     }
     return this.keys.stream(stream);
   }

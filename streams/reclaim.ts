@@ -18,7 +18,14 @@ export async function autoclaim(
   count: number,
 ): Promise<{ entries: RawEntry[]; cursor: string }> {
   const reply = (await t.redis.call(
-    'XAUTOCLAIM', t.key, t.group, t.consumer, String(minIdleMs), cursor, 'COUNT', String(count),
+    'XAUTOCLAIM',
+    t.key,
+    t.group,
+    t.consumer,
+    String(minIdleMs),
+    cursor,
+    'COUNT',
+    String(count),
   )) as [string, ([string, string[] | null] | null)[], string[]?];
   const entries: RawEntry[] = [];
   const gone: string[] = [];
@@ -65,24 +72,39 @@ export async function claimFromDeadConsumers(
       continue;
     }
     if (claimed.length >= count) continue;
-    const pending = (await t.redis.xpending(t.key, t.group, '-', '+', count - claimed.length, c.name)) as [
-      string, string, number, number,
-    ][];
+    const pending = (await t.redis.xpending(
+      t.key,
+      t.group,
+      '-',
+      '+',
+      count - claimed.length,
+      c.name,
+    )) as [string, string, number, number][];
     if (pending.length === 0) continue;
     const ids = pending.map((p) => p[0]);
-    const got = (await t.redis.xclaim(t.key, t.group, t.consumer, 0, ...ids)) as ([string, string[]] | null)[];
+    const got = (await t.redis.xclaim(t.key, t.group, t.consumer, 0, ...ids)) as (
+      [string, string[]] | null
+    )[];
     for (const e of got) if (e && e[1]) claimed.push([e[0], e[1]]);
   }
   return claimed;
 }
 
 /** Delivery counts of entries this consumer holds, from XPENDING over their id range. */
-export async function deliveryCounts(t: Target, ids: readonly string[]): Promise<Map<string, number>> {
+export async function deliveryCounts(
+  t: Target,
+  ids: readonly string[],
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (ids.length === 0) return counts;
   const sorted = [...ids].sort(compareIds);
   const rows = (await t.redis.xpending(
-    t.key, t.group, sorted[0]!, sorted[sorted.length - 1]!, ids.length * 2 + 10, t.consumer,
+    t.key,
+    t.group,
+    sorted[0]!,
+    sorted[sorted.length - 1]!,
+    ids.length * 2 + 10,
+    t.consumer,
   )) as [string, string, number, number][];
   const wanted = new Set(ids);
   for (const [id, , , n] of rows) if (wanted.has(id)) counts.set(id, Number(n));
@@ -108,7 +130,17 @@ export async function deliveryCounts(t: Target, ids: readonly string[]): Promise
  */
 export async function release(t: Target, ids: readonly string[], idleMs: number): Promise<void> {
   if (ids.length === 0) return;
-  await t.redis.call('XCLAIM', t.key, t.group, t.consumer, '0', ...ids, 'IDLE', String(idleMs), 'JUSTID');
+  await t.redis.call(
+    'XCLAIM',
+    t.key,
+    t.group,
+    t.consumer,
+    '0',
+    ...ids,
+    'IDLE',
+    String(idleMs),
+    'JUSTID',
+  );
 }
 
 export function compareIds(a: string, b: string): number {

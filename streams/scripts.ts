@@ -9,17 +9,40 @@ import { retryDeadLetter2 } from './scripts/retry-dead-letter-2.js';
 
 /** A Redis connection with colony's Lua scripts as commands (EVALSHA with EVAL fallback). */
 export interface ColonyRedis extends Redis {
-  deadLetter(source: string, dead: string, group: string, id: string, ...fields: string[]): Promise<string | 0>;
+  deadLetter(
+    source: string,
+    dead: string,
+    group: string,
+    id: string,
+    ...fields: string[]
+  ): Promise<string | 0>;
   deleteIdleConsumer(stream: string, group: string, consumer: string): Promise<0 | 1>;
   requestClass(
-    meta: string, done: string, failures: string, events: string, version: string, eventId: string, ...pairs: string[]
+    meta: string,
+    done: string,
+    failures: string,
+    events: string,
+    version: string,
+    eventId: string,
+    ...pairs: string[]
   ): Promise<[number, string, string, number]>;
   registerCrawl(meta: string, total: number, now: number): Promise<number>;
   recordResults(
-    meta: string, done: string, failures: string, now: number, run: number, packed: string, failuresJson: string,
+    meta: string,
+    done: string,
+    failures: string,
+    now: number,
+    run: number,
+    packed: string,
+    failuresJson: string,
   ): Promise<[number, number, number]>;
   claimOutcome(meta: string, now: number, leaseMs: number): Promise<number>;
-  retryDeadLetter(dead: string, source: string, deadId: string, ...fields: string[]): Promise<string | 0>;
+  retryDeadLetter(
+    dead: string,
+    source: string,
+    deadId: string,
+    ...fields: string[]
+  ): Promise<string | 0>;
 }
 
 /** Script return codes, named once. */

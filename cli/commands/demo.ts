@@ -21,7 +21,9 @@ type Expected = Record<string, { manifest: string; files: string[] }>;
 
 export async function demoCommand(args: string[], config: Config): Promise<number> {
   const outIndex = args.indexOf('--out');
-  const out = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : '.colony-demo/out');
+  const out = resolve(
+    outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : '.colony-demo/out',
+  );
   const root = join(packageRoot(), 'test', 'fixtures', 'hls');
   const expected = JSON.parse(readFileSync(join(root, 'expected.json'), 'utf8')) as Expected;
 
@@ -33,7 +35,9 @@ export async function demoCommand(args: string[], config: Config): Promise<numbe
     process.stderr.write(`no Redis at ${config.redisUrl}: started redis-server at ${redis.url}\n`);
   }
   const origin = await startSampleOrigin({ root });
-  process.stderr.write(`sample origin at ${origin.url}/hls/, copying ${Object.keys(expected).length} classes to file://${out}\n`);
+  process.stderr.write(
+    `sample origin at ${origin.url}/hls/, copying ${Object.keys(expected).length} classes to file://${out}\n`,
+  );
   try {
     const manifests = Object.values(expected).map((e) => `${origin.url}/hls/${e.manifest}`);
     const code = await transferCommand(
@@ -53,10 +57,14 @@ export async function demoCommand(args: string[], config: Config): Promise<numbe
       }
     }
     if (wrong.length) {
-      process.stderr.write(`verification: ${wrong.length} of ${checked} files missing or different: ${wrong.slice(0, 10).join(', ')}\n`);
+      process.stderr.write(
+        `verification: ${wrong.length} of ${checked} files missing or different: ${wrong.slice(0, 10).join(', ')}\n`,
+      );
       return 1;
     }
-    process.stderr.write(`verification: all ${checked} files at file://${out} are byte-identical to the origin\n`);
+    process.stderr.write(
+      `verification: all ${checked} files at file://${out} are byte-identical to the origin\n`,
+    );
     return code;
   } catch (err) {
     process.stderr.write(`demo failed: ${describeError(err)}\n`);

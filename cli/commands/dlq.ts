@@ -1,7 +1,12 @@
 import type { Config } from '../../schemas/config.js';
 import { STREAM_NAMES, type StreamName } from '../../schemas/events.js';
 import { UsageError } from '../../schemas/errors.js';
-import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type StoredDeadLetter } from '../../streams/dead-letters.js';
+import {
+  listDeadLetters,
+  purgeDeadLetters,
+  retryDeadLetters,
+  type StoredDeadLetter,
+} from '../../streams/dead-letters.js';
 import { Keys } from '../../streams/keys.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
 import { parseArgv } from '../args.js';
@@ -24,17 +29,26 @@ Filters for every subcommand: --stream <classes|jobs|results|...>, --class <clas
 export async function dlqCommand(args: string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgv(
     args,
-    { json: { type: 'boolean' }, all: { type: 'boolean' }, limit: { type: 'string' }, stream: { type: 'string' }, class: { type: 'string' } },
+    {
+      json: { type: 'boolean' },
+      all: { type: 'boolean' },
+      limit: { type: 'string' },
+      stream: { type: 'string' },
+      class: { type: 'string' },
+    },
     'dlq',
   );
   const [action, ...ids] = positionals;
-  if (!action || !['list', 'retry', 'purge'].includes(action)) throw new UsageError('name a subcommand: list, retry or purge (see: colony dlq --help)');
+  if (!action || !['list', 'retry', 'purge'].includes(action))
+    throw new UsageError('name a subcommand: list, retry or purge (see: colony dlq --help)');
   if (values.stream && !(STREAM_NAMES as string[]).includes(values.stream)) {
     throw new UsageError(`--stream: expected one of ${STREAM_NAMES.join(', ')}`);
   }
   const limit = values.limit === undefined ? 1000 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit expects a whole number above 0');
-  if (action !== 'list' && !values.all && ids.length === 0) throw new UsageError(`dlq ${action}: name entry ids or pass --all`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError('--limit expects a whole number above 0');
+  if (action !== 'list' && !values.all && ids.length === 0)
+    throw new UsageError(`dlq ${action}: name entry ids or pass --all`);
 
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-dlq');
@@ -63,8 +77,13 @@ export async function dlqCommand(args: string[], config: Config): Promise<number
       }
       return 0;
     }
-    const n = action === 'retry' ? await retryDeadLetters(redis, keys, letters) : await purgeDeadLetters(redis, letters);
-    process.stdout.write(`${action === 'retry' ? 'requeued' : 'purged'} ${n} of ${letters.length} dead letters\n`);
+    const n =
+      action === 'retry'
+        ? await retryDeadLetters(redis, keys, letters)
+        : await purgeDeadLetters(redis, letters);
+    process.stdout.write(
+      `${action === 'retry' ? 'requeued' : 'purged'} ${n} of ${letters.length} dead letters\n`,
+    );
     return n === letters.length ? 0 : 1;
   } finally {
     redis.disconnect();

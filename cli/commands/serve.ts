@@ -24,13 +24,24 @@ Options:
 On SIGTERM the process stops taking work, finishes or hands back what it holds, and exits.`;
 
 export async function serveCommand(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgv(args, { stages: { type: 'string' }, port: { type: 'string' } }, 'serve');
-  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]} (see: colony serve --help)`);
+  const { values, positionals } = parseArgv(
+    args,
+    { stages: { type: 'string' }, port: { type: 'string' } },
+    'serve',
+  );
+  if (positionals.length)
+    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony serve --help)`);
   const opts = parseOptions(ServeOptions, {
-    stages: (values.stages ?? STAGE_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+    stages: (values.stages ?? STAGE_NAMES.join(','))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     port: values.port,
   });
-  const logger = createLogger((process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info', 'colony');
+  const logger = createLogger(
+    (process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info',
+    'colony',
+  );
   // Signals are taken from the start: a stop asked for while starting is honoured once started,
   // instead of killing the process half way through its start.
   let stopAsked = false;
@@ -54,7 +65,10 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
     }
     if (!config.dest) logger.warn('COLONY_DEST is not set: webhook classes cannot be enqueued');
     http = await startServiceHttp({
-      port: opts.port, host: process.env.COLONY_HOST ?? '127.0.0.1', redis: host.redis, deps: host.deps,
+      port: opts.port,
+      host: process.env.COLONY_HOST ?? '127.0.0.1',
+      redis: host.redis,
+      deps: host.deps,
       info: { consumer: host.consumer, stages: opts.stages },
     });
     logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);

@@ -18,10 +18,15 @@ The signature is t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
 5 minutes, and the body must be sent byte for byte as signed.`;
 
 export async function signCommand(args: string[], config: Config): Promise<number> {
-  const { values } = parseArgv(args, { body: { type: 'string' }, file: { type: 'string' }, secret: { type: 'string' } }, 'sign');
+  const { values } = parseArgv(
+    args,
+    { body: { type: 'string' }, file: { type: 'string' }, secret: { type: 'string' } },
+    'sign',
+  );
   const secret = values.secret ?? config.webhookSecret;
   if (!secret) throw new UsageError('no secret: set COLONY_WEBHOOK_SECRET or pass --secret');
-  if ((values.body === undefined) === (values.file === undefined)) throw new UsageError('give exactly one of --body or --file');
+  if ((values.body === undefined) === (values.file === undefined))
+    throw new UsageError('give exactly one of --body or --file');
   const body = values.body ?? readFileSync(values.file!, 'utf8');
   process.stdout.write(signWebhook(secret, body) + '\n');
   return 0;

@@ -13,7 +13,14 @@ export const statusHelp = `Usage: colony status [classId] [--json]
 Shows every class with its progress, and for each stage's consumer group on each stream shard:
 its consumers, entries pending (delivered, not yet acked) and lag (not yet delivered).`;
 
-type GroupStatus = { stage: string; stream: string; group: string; consumers: string[]; pending: number; lag: number | null };
+type GroupStatus = {
+  stage: string;
+  stream: string;
+  group: string;
+  consumers: string[];
+  pending: number;
+  lag: number | null;
+};
 
 export async function statusCommand(args: string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgv(args, { json: { type: 'boolean' } }, 'status');
@@ -24,7 +31,9 @@ export async function statusCommand(args: string[], config: Config): Promise<num
     const keys = new Keys(config.prefix, config.shards);
     const store = new ClassStore(redis, keys);
     const ids = opts.classId ? [opts.classId] : await store.list(1000);
-    const classes = (await Promise.all(ids.map((id) => store.get(id)))).filter((c) => c !== undefined);
+    const classes = (await Promise.all(ids.map((id) => store.get(id)))).filter(
+      (c) => c !== undefined,
+    );
     const groups: GroupStatus[] = [];
     for (const stage of STAGE_NAMES) {
       const { stream, group } = STAGE_STREAMS[stage];
@@ -35,16 +44,21 @@ export async function statusCommand(args: string[], config: Config): Promise<num
           if (g.name !== group) continue;
           const consumers = (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[][];
           groups.push({
-            stage, stream: key, group,
+            stage,
+            stream: key,
+            group,
             consumers: consumers.map((c) => `${toRecord(c).name} (${toRecord(c).pending} pending)`),
-            pending: Number(g.pending), lag: g.lag === null || g.lag === undefined ? null : Number(g.lag),
+            pending: Number(g.pending),
+            lag: g.lag === null || g.lag === undefined ? null : Number(g.lag),
           });
         }
       }
     }
     const dead = await Promise.all(keys.allShards('dead').map((k) => redis.xlen(k)));
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ classes, groups, dead: dead.reduce((a, b) => a + b, 0) }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ classes, groups, dead: dead.reduce((a, b) => a + b, 0) }, null, 2) + '\n',
+      );
       return opts.classId && classes.length === 0 ? 1 : 0;
     }
     if (opts.classId && classes.length === 0) {
@@ -59,7 +73,9 @@ export async function statusCommand(args: string[], config: Config): Promise<num
     }
     out.push('groups:');
     for (const g of groups) {
-      out.push(`  ${g.stage.padEnd(10)} ${g.stream}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`);
+      out.push(
+        `  ${g.stage.padEnd(10)} ${g.stream}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`,
+      );
       for (const c of g.consumers) out.push(`      ${c}`);
     }
     out.push(`dead letters: ${dead.reduce((a, b) => a + b, 0)}`);

@@ -56,7 +56,11 @@ export function transferOptions(args: string[], config: Config): TransferOptions
 
 export async function transferCommand(args: string[], baseConfig: Config): Promise<number> {
   const opts = transferOptions(args, baseConfig);
-  const config: Config = { ...baseConfig, concurrency: opts.concurrency ?? baseConfig.concurrency, dest: opts.dest };
+  const config: Config = {
+    ...baseConfig,
+    concurrency: opts.concurrency ?? baseConfig.concurrency,
+    dest: opts.dest,
+  };
   await probeRedis(config.redisUrl);
   const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
@@ -78,7 +82,10 @@ export async function transferCommand(args: string[], baseConfig: Config): Promi
       // A class left queued by an earlier run is enqueued again at once: that run is over, and a
       // duplicate entry costs nothing.
       await requestClass(
-        classes, publisher, { classId, manifestUrl, dest: opts.dest, sourceBase: opts.sourceBase }, { presumeLostAfterMs: 0 },
+        classes,
+        publisher,
+        { classId, manifestUrl, dest: opts.dest, sourceBase: opts.sourceBase },
+        { presumeLostAfterMs: 0 },
       );
     }
     let states: (ClassState | undefined)[] = [];
@@ -90,14 +97,19 @@ export async function transferCommand(args: string[], baseConfig: Config): Promi
     }
     progress.end();
     if (interrupted) {
-      process.stderr.write('interrupted: unfinished work is handed back; run the same command again to resume\n');
+      process.stderr.write(
+        'interrupted: unfinished work is handed back; run the same command again to resume\n',
+      );
       return 130;
     }
     const reports: ClassReport[] = [];
-    for (const s of states as ClassState[]) reports.push(classReport(s, s.failed ? await classes.failures(s.classId) : []));
+    for (const s of states as ClassState[])
+      reports.push(classReport(s, s.failed ? await classes.failures(s.classId) : []));
     process.stderr.write(formatSummary(reports) + '\n');
     if (opts.json) process.stdout.write(JSON.stringify({ classes: reports }, null, 2) + '\n');
-    return reports.every((r) => r.status === 'transferred' && r.copied + r.skipped === r.files) ? 0 : 1;
+    return reports.every((r) => r.status === 'transferred' && r.copied + r.skipped === r.files)
+      ? 0
+      : 1;
   } finally {
     progress.end();
     process.off('SIGINT', onSignal);

@@ -64,7 +64,10 @@ export class UriPolicy {
       );
     }
     url.hash = '';
-    if (!o.gap && !this.allowed.has(url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin)) {
+    if (
+      !o.gap &&
+      !this.allowed.has(url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin)
+    ) {
       const origin = originOf(url.href);
       if (OPTIONAL_ROLES.has(ref.role))
         return { skip: `interstitial on another origin (${origin}), not copied` };

@@ -51,7 +51,10 @@ export interface MultipartUpload {
   /** Uploads part `number` (1-based) with its MD5, so the store rejects a corrupted part; returns its ETag. */
   uploadPart(number: number, data: Buffer, md5: Buffer, signal?: AbortSignal): Promise<string>;
   /** Assembles the parts into the object and returns its ETag. */
-  complete(parts: readonly { number: number; etag: string }[], signal?: AbortSignal): Promise<string | undefined>;
+  complete(
+    parts: readonly { number: number; etag: string }[],
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
   /** Drops the parts; best effort, never throws. */
   abort(): Promise<void>;
 }

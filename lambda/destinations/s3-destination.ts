@@ -218,7 +218,8 @@ export class S3Destination implements Destination {
           ...(recordable ? { Metadata: { [SOURCE_ETAG_METADATA]: sourceEtag } } : {}),
         }),
       );
-      if (!output.UploadId) throw new DestinationError(`CreateMultipartUpload ${this.where(objectKey)}: no UploadId`);
+      if (!output.UploadId)
+        throw new DestinationError(`CreateMultipartUpload ${this.where(objectKey)}: no UploadId`);
       return new S3MultipartUpload(this, objectKey, output.UploadId);
     } catch (err) {
       throw this.classify('CreateMultipartUpload', objectKey, err, undefined);
@@ -272,12 +273,7 @@ export class S3Destination implements Destination {
   }
 
   /** Turns SDK and network errors into DestinationErrors; ours and aborts pass unchanged. */
-  classify(
-    op: string,
-    objectKey: string,
-    err: unknown,
-    signal: AbortSignal | undefined,
-  ): unknown {
+  classify(op: string, objectKey: string, err: unknown, signal: AbortSignal | undefined): unknown {
     if (err instanceof ColonyError || signal?.aborted) return err;
     const status = statusOf(err);
     const name = errorName(err) ?? 'Error';

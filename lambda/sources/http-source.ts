@@ -77,7 +77,13 @@ export class HttpSource implements FileSource {
     const tag = etag === undefined ? {} : { etag };
     if (response.statusCode === 304) {
       await response.body.dump().catch(() => undefined);
-      return { body: Readable.from([]), size: 0, finalUrl: finalUrl.href, notModified: true, ...tag };
+      return {
+        body: Readable.from([]),
+        size: 0,
+        finalUrl: finalUrl.href,
+        notModified: true,
+        ...tag,
+      };
     }
     const size = contentLength(response.headers);
     let totalSize: number | undefined;
@@ -93,7 +99,13 @@ export class HttpSource implements FileSource {
       totalSize = range.total;
     }
     const body = guardBody(response.body, finalUrl, options.signal);
-    return { body, size, finalUrl: finalUrl.href, ...tag, ...(totalSize === undefined ? {} : { totalSize }) };
+    return {
+      body,
+      size,
+      finalUrl: finalUrl.href,
+      ...tag,
+      ...(totalSize === undefined ? {} : { totalSize }),
+    };
   }
 
   /**
@@ -148,7 +160,8 @@ export class HttpSource implements FileSource {
       const response = await this.send(current, options);
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { response, finalUrl: current };
-      if (status === 304 && options.ifNoneMatch !== undefined) return { response, finalUrl: current };
+      if (status === 304 && options.ifNoneMatch !== undefined)
+        return { response, finalUrl: current };
       // The body of an error or redirect is never needed; dump() keeps the connection reusable.
       await response.body.dump().catch(() => undefined);
       const location = REDIRECT_STATUSES.has(status)
@@ -174,7 +187,8 @@ export class HttpSource implements FileSource {
     const timeout = options.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { ...this.headers };
     if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
-    if (options.ifNoneMatch !== undefined) headers['if-none-match'] = quoteEtag(options.ifNoneMatch);
+    if (options.ifNoneMatch !== undefined)
+      headers['if-none-match'] = quoteEtag(options.ifNoneMatch);
     try {
       return await request(url, {
         dispatcher: this.agent,

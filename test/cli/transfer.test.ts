@@ -12,8 +12,15 @@ import { startS3, type TestS3 } from '../helpers/s3.js';
 
 type Report = {
   classes: {
-    classId: string; manifestUrl: string; status: string; files: number; copied: number;
-    skipped: number; failed: number; bytes: number; failures: { path: string; reason: string }[];
+    classId: string;
+    manifestUrl: string;
+    status: string;
+    files: number;
+    copied: number;
+    skipped: number;
+    failed: number;
+    bytes: number;
+    failures: { path: string; reason: string }[];
   }[];
 };
 
@@ -51,7 +58,10 @@ describe('colony transfer end to end', () => {
     const manifests = Object.values(fixtures).map((f) => `${origin.url}/hls/${f.manifest}`);
 
     // Act
-    const run = await runColony(['transfer', ...manifests, '--dest', `file://${out}`, '--source-base', 'hls', '--json'], env());
+    const run = await runColony(
+      ['transfer', ...manifests, '--dest', `file://${out}`, '--source-base', 'hls', '--json'],
+      env(),
+    );
 
     // Assess
     assert.equal(run.code, 0, run.stderr);
@@ -66,7 +76,10 @@ describe('colony transfer end to end', () => {
       assert.deepEqual(c.failures, []);
       let bytes = 0;
       for (const file of f.files) {
-        const [want, got] = await Promise.all([readFile(join(HLS_ROOT, file)), readFile(join(out, file))]);
+        const [want, got] = await Promise.all([
+          readFile(join(HLS_ROOT, file)),
+          readFile(join(out, file)),
+        ]);
         assert.ok(want.equals(got), `${file} differs`);
         bytes += want.length;
       }
@@ -82,7 +95,15 @@ describe('colony transfer end to end', () => {
 
     // Act
     const run = await runColony(
-      ['transfer', `${origin.url}/hls/${f.manifest}`, '--dest', 's3://library/copies', '--source-base', 'hls', '--json'],
+      [
+        'transfer',
+        `${origin.url}/hls/${f.manifest}`,
+        '--dest',
+        's3://library/copies',
+        '--source-base',
+        'hls',
+        '--json',
+      ],
       env(s3.env),
     );
 
@@ -91,7 +112,10 @@ describe('colony transfer end to end', () => {
     const stored = await s3.list('library', 'copies/');
     assert.deepEqual(stored, f.files.map((p) => `copies/${p}`).sort());
     for (const file of f.files) {
-      const [want, got] = await Promise.all([readFile(join(HLS_ROOT, file)), s3.get('library', `copies/${file}`)]);
+      const [want, got] = await Promise.all([
+        readFile(join(HLS_ROOT, file)),
+        s3.get('library', `copies/${file}`),
+      ]);
       assert.equal(got?.length, want.length, `${file}: size`);
       assert.ok(want.equals(got!), `${file}: bytes`);
     }
@@ -112,28 +136,50 @@ describe('colony transfer end to end', () => {
     // Assess
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), JSON.parse(first.stdout));
-    assert.equal([...origin.requests.values()].reduce((a, b) => a + b, 0), fetchedBefore);
+    assert.equal(
+      [...origin.requests.values()].reduce((a, b) => a + b, 0),
+      fetchedBefore,
+    );
   });
 
   test('a class with a missing segment fails, names the file, and exits 1', async (t) => {
     // Prepare: a library whose variant names a segment the origin does not have.
-    const broken = await startSampleOrigin({ synthetic: { classes: 1, variants: 1, segmentsPerVariant: 3, segmentBytes: 10 } });
+    const broken = await startSampleOrigin({
+      synthetic: { classes: 1, variants: 1, segmentsPerVariant: 3, segmentBytes: 10 },
+    });
     t.after(() => broken.close());
     const out = await tempDir();
     const { createServer } = await import('node:http');
     const proxy = createServer((req, res) => {
       if (req.url?.endsWith('s1.ts')) return res.writeHead(404).end('gone');
       fetch(`${broken.url}${req.url}`).then(async (r) => {
-        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
+        res.writeHead(r.status, {
+          'content-type': r.headers.get('content-type') ?? 'application/octet-stream',
+        });
         res.end(Buffer.from(await r.arrayBuffer()));
       });
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    t.after(() => new Promise<void>((r) => { proxy.closeAllConnections(); proxy.close(() => r()); }));
+    t.after(
+      () =>
+        new Promise<void>((r) => {
+          proxy.closeAllConnections();
+          proxy.close(() => r());
+        }),
+    );
     const port = (proxy.address() as { port: number }).port;
 
     // Act
-    const run = await runColony(['transfer', `http://127.0.0.1:${port}/synthetic/c0/master.m3u8`, '--dest', `file://${out}`, '--json'], env());
+    const run = await runColony(
+      [
+        'transfer',
+        `http://127.0.0.1:${port}/synthetic/c0/master.m3u8`,
+        '--dest',
+        `file://${out}`,
+        '--json',
+      ],
+      env(),
+    );
 
     // Assess
     assert.equal(run.code, 1);
@@ -155,7 +201,11 @@ describe('colony transfer resumes after kill -9', () => {
     const slow = await startSampleOrigin({ synthetic: lib, segmentDelayMs: 2 });
     t.after(() => slow.close());
     const out = await tempDir();
-    const e = env({ COLONY_VISIBILITY_TIMEOUT_MS: '2000', COLONY_CONCURRENCY: '8', COLONY_BATCH_SIZE: '20' });
+    const e = env({
+      COLONY_VISIBILITY_TIMEOUT_MS: '2000',
+      COLONY_CONCURRENCY: '8',
+      COLONY_BATCH_SIZE: '20',
+    });
     const manifest = `${slow.url}/synthetic/c0/master.m3u8`;
     const total = 1 + lib.variants * (1 + lib.segmentsPerVariant);
     const redis = new Redis(TEST_REDIS_URL);
@@ -164,15 +214,23 @@ describe('colony transfer resumes after kill -9', () => {
     // Act: kill -9 once some hundreds of files are done, then run the same command again.
     const first = spawnColony(['transfer', manifest, '--dest', `file://${out}`, '--json'], e);
     const firstDone = collect(first, 60_000);
-    const doneAtKill = await waitFor(async () => {
-      const keys = await redis.keys(`${e.COLONY_PREFIX}:{class:*}:meta`);
-      if (!keys[0]) return undefined;
-      const done = Number(await redis.hget(keys[0], 'done'));
-      return done >= 300 ? done : undefined;
-    }, 30_000, 'first run to copy 300 files');
+    const doneAtKill = await waitFor(
+      async () => {
+        const keys = await redis.keys(`${e.COLONY_PREFIX}:{class:*}:meta`);
+        if (!keys[0]) return undefined;
+        const done = Number(await redis.hget(keys[0], 'done'));
+        return done >= 300 ? done : undefined;
+      },
+      30_000,
+      'first run to copy 300 files',
+    );
     first.kill('SIGKILL');
     await firstDone;
-    const second = await runColony(['transfer', manifest, '--dest', `file://${out}`, '--json'], e, 90_000);
+    const second = await runColony(
+      ['transfer', manifest, '--dest', `file://${out}`, '--json'],
+      e,
+      90_000,
+    );
 
     // Assess
     assert.ok(doneAtKill < total, 'the first run was killed before it finished');
@@ -185,12 +243,22 @@ describe('colony transfer resumes after kill -9', () => {
     for (let v = 0; v < lib.variants; v++) {
       for (const s of [0, 250, 499]) {
         const path = `synthetic/c0/v${v}/s${s}.ts`;
-        assert.ok((await readFile(join(out, path))).equals(segmentBytes(`c0/v${v}/s${s}.ts`, lib.segmentBytes)), path);
+        assert.ok(
+          (await readFile(join(out, path))).equals(
+            segmentBytes(`c0/v${v}/s${s}.ts`, lib.segmentBytes),
+          ),
+          path,
+        );
       }
     }
     // Nothing done is redone: only what was in flight at the kill is fetched twice.
-    const segmentFetches = [...slow.requests].filter(([p]) => p.endsWith('.ts')).reduce((a, [, n]) => a + n, 0);
-    assert.ok(segmentFetches <= lib.variants * lib.segmentsPerVariant + 100, `${segmentFetches} segment fetches`);
+    const segmentFetches = [...slow.requests]
+      .filter(([p]) => p.endsWith('.ts'))
+      .reduce((a, [, n]) => a + n, 0);
+    assert.ok(
+      segmentFetches <= lib.variants * lib.segmentsPerVariant + 100,
+      `${segmentFetches} segment fetches`,
+    );
   });
 });
 
@@ -198,14 +266,44 @@ describe('colony transfer input errors', () => {
   const cases: [string, string[], Record<string, string>, RegExp, number][] = [
     ['no manifest', ['transfer', '--dest', 'file:///tmp/x'], {}, /manifest/, 2],
     ['no destination', ['transfer', 'http://127.0.0.1:9/a.m3u8'], {}, /--dest/, 2],
-    ['bad destination', ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'ftp://x/y'], {}, /--dest.*s3:\/\/bucket/, 2],
-    ['relative file destination', ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file://rel/dir'], {}, /--dest/, 2],
-    ['bad manifest URL', ['transfer', 'not-a-url', '--dest', 'file:///tmp/x'], {}, /manifest URL/, 2],
+    [
+      'bad destination',
+      ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'ftp://x/y'],
+      {},
+      /--dest.*s3:\/\/bucket/,
+      2,
+    ],
+    [
+      'relative file destination',
+      ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file://rel/dir'],
+      {},
+      /--dest/,
+      2,
+    ],
+    [
+      'bad manifest URL',
+      ['transfer', 'not-a-url', '--dest', 'file:///tmp/x'],
+      {},
+      /manifest URL/,
+      2,
+    ],
     ['unknown option', ['transfer', '--frobnicate'], {}, /Unknown option '--frobnicate'/, 2],
-    ['bad concurrency', ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file:///tmp/x', '--concurrency', 'lots'], {}, /--concurrency/, 2],
+    [
+      'bad concurrency',
+      ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file:///tmp/x', '--concurrency', 'lots'],
+      {},
+      /--concurrency/,
+      2,
+    ],
     ['bad environment variable', ['status'], { COLONY_BATCH_SIZE: '5000' }, /COLONY_BATCH_SIZE/, 2],
     ['bad REDIS_URL scheme', ['status'], { REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL/, 2],
-    ['unreachable Redis', ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file:///tmp/x'], { REDIS_URL: 'redis://127.0.0.1:1' }, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*REDIS_URL/, 1],
+    [
+      'unreachable Redis',
+      ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file:///tmp/x'],
+      { REDIS_URL: 'redis://127.0.0.1:1' },
+      /cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*REDIS_URL/,
+      1,
+    ],
     ['unknown command', ['teleport'], {}, /unknown command/, 2],
   ];
   for (const [name, args, extra, message, code] of cases) {

@@ -33,22 +33,46 @@ describe('faults at the origin', () => {
     const origin = await startFaultOrigin(lib, { maxFaultsPerFile: 2, stallMs: 3000 });
     cleanups.push(() => origin.close());
     const out = await tempDir();
-    const config = testConfig({ retryAttempts: 4, copyTimeoutMs: 400, concurrency: 16, batchSize: 10 });
+    const config = testConfig({
+      retryAttempts: 4,
+      copyTimeoutMs: 400,
+      concurrency: 16,
+      batchSize: 10,
+    });
     cleanups.push(() => deletePrefix(TEST_REDIS_URL, config.prefix));
-    const host = await startStages({ config, stages: ['crawler', 'transfer', 'aggregator'], logger: silentLogger });
+    const host = await startStages({
+      config,
+      stages: ['crawler', 'transfer', 'aggregator'],
+      logger: silentLogger,
+    });
     cleanups.push(() => host.stop());
     const manifestUrl = `${origin.url}/synthetic/c0/master.m3u8`;
     const classId = classIdFor(manifestUrl, `file://${out}`);
 
     // Act
-    await requestClass(host.deps.classes, host.deps.publisher, { classId, manifestUrl, dest: `file://${out}` });
-    const state = await waitFor(async () => {
-      const s = await host.deps.classes.get(classId);
-      return s && isFinished(s) ? s : undefined;
-    }, 60_000, 'class to finish');
+    await requestClass(host.deps.classes, host.deps.publisher, {
+      classId,
+      manifestUrl,
+      dest: `file://${out}`,
+    });
+    const state = await waitFor(
+      async () => {
+        const s = await host.deps.classes.get(classId);
+        return s && isFinished(s) ? s : undefined;
+      },
+      60_000,
+      'class to finish',
+    );
 
     // Assess
-    for (const fault of ['status-500', 'status-503', 'reset', 'stall', 'truncate', 'slow-drip'] as const) {
+    for (const fault of [
+      'status-500',
+      'status-503',
+      'reset',
+      'stall',
+      'truncate',
+      'slow-drip',
+    ] as const) {
       assert.ok((origin.injected.get(fault) ?? 0) > 0, `${fault} was injected`);
     }
     assert.equal(state.status, 'transferred');
@@ -88,24 +112,41 @@ describe('dead letters', () => {
     const config = testConfig({ maxDeliveries: 2, visibilityTimeoutMs: 1000, batchSize: 100 });
     cleanups.push(() => deletePrefix(TEST_REDIS_URL, config.prefix));
     const runtime = new FlakyRuntime(new LocalRuntime(config));
-    const host = await startStages({ config, stages: ['crawler', 'transfer', 'aggregator'], logger: silentLogger, runtime });
+    const host = await startStages({
+      config,
+      stages: ['crawler', 'transfer', 'aggregator'],
+      logger: silentLogger,
+      runtime,
+    });
     cleanups.push(() => host.stop());
     const manifestUrl = `${origin.url}/synthetic/c0/master.m3u8`;
     const classId = classIdFor(manifestUrl, `file://${out}`);
     const env = { REDIS_URL: TEST_REDIS_URL, COLONY_PREFIX: config.prefix };
 
     // Act 1: the batch keeps crashing until it is dead-lettered.
-    await requestClass(host.deps.classes, host.deps.publisher, { classId, manifestUrl, dest: `file://${out}` });
-    const failed = await waitFor(async () => {
-      const s = await host.deps.classes.get(classId);
-      return s && isFinished(s) ? s : undefined;
-    }, 30_000, 'class to fail');
+    await requestClass(host.deps.classes, host.deps.publisher, {
+      classId,
+      manifestUrl,
+      dest: `file://${out}`,
+    });
+    const failed = await waitFor(
+      async () => {
+        const s = await host.deps.classes.get(classId);
+        return s && isFinished(s) ? s : undefined;
+      },
+      30_000,
+      'class to fail',
+    );
     const listed = await runColony(['dlq', 'list', '--json'], env);
 
     // Assess 1
     assert.equal(failed.status, 'failed');
     assert.equal(failed.failed, failed.total);
-    const letters = (JSON.parse(listed.stdout) as { deadLetters: { letter: { stream: string; reason: string; deliveries: number } }[] }).deadLetters;
+    const letters = (
+      JSON.parse(listed.stdout) as {
+        deadLetters: { letter: { stream: string; reason: string; deliveries: number } }[];
+      }
+    ).deadLetters;
     assert.equal(letters.length, 1);
     assert.equal(letters[0]!.letter.stream, 'jobs');
     assert.match(letters[0]!.letter.reason, /delivered 3 times \(max 2\)/);
@@ -113,10 +154,14 @@ describe('dead letters', () => {
     // Act 2: the worker recovers; the dead letter is retried.
     runtime.broken = false;
     const retried = await runColony(['dlq', 'retry', '--all'], env);
-    const done = await waitFor(async () => {
-      const s = await host.deps.classes.get(classId);
-      return s && s.status === 'transferred' && isFinished(s) ? s : undefined;
-    }, 30_000, 'class to be transferred after the retry');
+    const done = await waitFor(
+      async () => {
+        const s = await host.deps.classes.get(classId);
+        return s && s.status === 'transferred' && isFinished(s) ? s : undefined;
+      },
+      30_000,
+      'class to be transferred after the retry',
+    );
 
     // Assess 2
     assert.equal(retried.code, 0, retried.stderr);
@@ -125,7 +170,10 @@ describe('dead letters', () => {
     assert.equal(done.failed, 0);
     assert.equal(done.revision, 2);
     const outcomes = await host.redis.xrange(host.deps.keys.stream('outcomes'), '-', '+');
-    assert.deepEqual(outcomes.map(([, f]) => f[f.indexOf('type') + 1]), ['class-failed', 'class-transferred']);
+    assert.deepEqual(
+      outcomes.map(([, f]) => f[f.indexOf('type') + 1]),
+      ['class-failed', 'class-transferred'],
+    );
     const after = await runColony(['dlq', 'list', '--json'], env);
     assert.equal((JSON.parse(after.stdout) as { deadLetters: unknown[] }).deadLetters.length, 0);
   });

@@ -40,8 +40,18 @@ before(async () => {
   out = await mkdtemp(join(tmpdir(), 'colony-webhook-'));
   const config = testConfig({ webhookSecret: SECRET, dest: `file://${out}` });
   prefix = config.prefix;
-  host = await startStages({ config, stages: ['crawler', 'transfer', 'aggregator'], logger: silentLogger });
-  http = await startServiceHttp({ port: 0, host: '127.0.0.1', redis: host.redis, deps: host.deps, info: {} });
+  host = await startStages({
+    config,
+    stages: ['crawler', 'transfer', 'aggregator'],
+    logger: silentLogger,
+  });
+  http = await startServiceHttp({
+    port: 0,
+    host: '127.0.0.1',
+    redis: host.redis,
+    deps: host.deps,
+    info: {},
+  });
 });
 
 after(async () => {
@@ -58,7 +68,10 @@ describe('webhook signature', () => {
     const now = 1_800_000_000;
     const header = signWebhook(SECRET, body, now);
     assert.deepEqual(verifyWebhook(SECRET, body, header, now), { ok: true });
-    assert.equal(verifyWebhook(SECRET, Buffer.from(body.toString().replace('"a"', '"b"')), header, now).ok, false);
+    assert.equal(
+      verifyWebhook(SECRET, Buffer.from(body.toString().replace('"a"', '"b"')), header, now).ok,
+      false,
+    );
     assert.equal(verifyWebhook('other-secret', body, header, now).ok, false);
     assert.match(JSON.stringify(verifyWebhook(SECRET, body, header, now + 301)), /tolerance/);
     assert.match(JSON.stringify(verifyWebhook(SECRET, body, header, now - 301)), /tolerance/);
@@ -74,7 +87,12 @@ describe('POST /hooks/class-completed', () => {
   test('a signed class is accepted with 202 and ends class-transferred on the outcomes stream', async () => {
     // Prepare
     const fixture = expectedFixtures()['ts-multivariant']!;
-    const body = JSON.stringify({ classId: 'studio-class-1', manifestUrl: `${origin.url}/hls/${fixture.manifest}`, title: 'Morning flow', version: 1 });
+    const body = JSON.stringify({
+      classId: 'studio-class-1',
+      manifestUrl: `${origin.url}/hls/${fixture.manifest}`,
+      title: 'Morning flow',
+      version: 1,
+    });
 
     // Act
     const res = await post(body, signed(body));
@@ -82,11 +100,20 @@ describe('POST /hooks/class-completed', () => {
     // Assess
     assert.equal(res.status, 202);
     assert.equal(typeof res.json.eventId, 'string');
-    const outcome = await waitFor(async () => {
-      const entries = await host.redis.xrange(host.deps.keys.stream('outcomes'), '-', '+');
-      return entries.find(([, f]) => f.includes('class-transferred') && f.join().includes('studio-class-1'));
-    }, 20_000, 'class-transferred outcome');
-    const data = JSON.parse(outcome[1][outcome[1].indexOf('data') + 1]!) as { files: number; copied: number };
+    const outcome = await waitFor(
+      async () => {
+        const entries = await host.redis.xrange(host.deps.keys.stream('outcomes'), '-', '+');
+        return entries.find(
+          ([, f]) => f.includes('class-transferred') && f.join().includes('studio-class-1'),
+        );
+      },
+      20_000,
+      'class-transferred outcome',
+    );
+    const data = JSON.parse(outcome[1][outcome[1].indexOf('data') + 1]!) as {
+      files: number;
+      copied: number;
+    };
     assert.equal(data.files, fixture.files.length);
     assert.equal(data.copied, fixture.files.length);
     const copied = await readFile(join(out, 'hls', fixture.files[0]!));
@@ -95,7 +122,11 @@ describe('POST /hooks/class-completed', () => {
 
   test('the same class and version again answers with the first event id and enqueues nothing', async () => {
     // Prepare
-    const body = JSON.stringify({ classId: 'studio-class-2', manifestUrl: `${origin.url}/hls/media-only/index.m3u8`, version: '7' });
+    const body = JSON.stringify({
+      classId: 'studio-class-2',
+      manifestUrl: `${origin.url}/hls/media-only/index.m3u8`,
+      version: '7',
+    });
     const first = await post(body, signed(body));
     const enqueued = await classesEnqueued();
 
@@ -113,7 +144,10 @@ describe('POST /hooks/class-completed', () => {
   });
 
   test('bad signatures are 401 and enqueue nothing', async () => {
-    const body = JSON.stringify({ classId: 'studio-class-3', manifestUrl: `${origin.url}/hls/media-only/index.m3u8` });
+    const body = JSON.stringify({
+      classId: 'studio-class-3',
+      manifestUrl: `${origin.url}/hls/media-only/index.m3u8`,
+    });
     const before = await classesEnqueued();
     const tampered = await post(body.replace('class-3', 'class-4'), signed(body));
     const expired = await post(body, signed(body, Math.floor(Date.now() / 1000) - 600));
@@ -126,8 +160,15 @@ describe('POST /hooks/class-completed', () => {
   test('malformed bodies are 400 with the reasons, oversized ones 413, and nothing is enqueued', async () => {
     const before = await classesEnqueued();
     const notJson = '{"classId": ';
-    const invalid = JSON.stringify({ classId: 'bad id with spaces', manifestUrl: 'ftp://x/y.m3u8' });
-    const huge = JSON.stringify({ classId: 'big', manifestUrl: `${origin.url}/x.m3u8`, title: 'x'.repeat(70 * 1024) });
+    const invalid = JSON.stringify({
+      classId: 'bad id with spaces',
+      manifestUrl: 'ftp://x/y.m3u8',
+    });
+    const huge = JSON.stringify({
+      classId: 'big',
+      manifestUrl: `${origin.url}/x.m3u8`,
+      title: 'x'.repeat(70 * 1024),
+    });
 
     const r1 = await post(notJson, signed(notJson));
     const r2 = await post(invalid, signed(invalid));
@@ -145,7 +186,11 @@ describe('POST /hooks/class-completed', () => {
   test('test and aborted classes are skipped with the reason', async () => {
     const before = await classesEnqueued();
     for (const flag of ['test', 'aborted'] as const) {
-      const body = JSON.stringify({ classId: `skip-${flag}`, manifestUrl: `${origin.url}/hls/media-only/index.m3u8`, [flag]: true });
+      const body = JSON.stringify({
+        classId: `skip-${flag}`,
+        manifestUrl: `${origin.url}/hls/media-only/index.m3u8`,
+        [flag]: true,
+      });
       const res = await post(body, signed(body));
       assert.equal(res.status, 200);
       assert.equal(res.json.skipped, `${flag} class`);
@@ -154,19 +199,31 @@ describe('POST /hooks/class-completed', () => {
   });
 
   test('a new version of a finished class starts a new run', async () => {
-    const v1 = JSON.stringify({ classId: 'studio-class-5', manifestUrl: `${origin.url}/hls/media-only/index.m3u8`, version: 1 });
+    const v1 = JSON.stringify({
+      classId: 'studio-class-5',
+      manifestUrl: `${origin.url}/hls/media-only/index.m3u8`,
+      version: 1,
+    });
     const first = await post(v1, signed(v1));
-    await waitFor(async () => ((await host.deps.classes.get('studio-class-5'))?.published ? true : undefined), 20_000, 'run 1');
+    await waitFor(
+      async () => ((await host.deps.classes.get('studio-class-5'))?.published ? true : undefined),
+      20_000,
+      'run 1',
+    );
     const v2 = v1.replace('"version":1', '"version":2');
 
     const second = await post(v2, signed(v2));
 
     assert.equal(second.status, 202);
     assert.notEqual(second.json.eventId, first.json.eventId);
-    const state = await waitFor(async () => {
-      const s = await host.deps.classes.get('studio-class-5');
-      return s && s.run === 2 && s.published === 2 ? s : undefined;
-    }, 20_000, 'run 2 published');
+    const state = await waitFor(
+      async () => {
+        const s = await host.deps.classes.get('studio-class-5');
+        return s && s.run === 2 && s.published === 2 ? s : undefined;
+      },
+      20_000,
+      'run 2 published',
+    );
     assert.equal(state.status, 'transferred');
     assert.equal(state.copied + state.skipped, state.total);
   });

@@ -4,10 +4,18 @@ import { fileURLToPath } from 'node:url';
 /** The built CLI: `npm test` compiles to dist/ first, so tests run the real `colony` bin. */
 export const COLONY_BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
+export type CliResult = {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+};
 
 /** Starts `colony <args>` with the given environment added to this one's. */
-export function spawnColony(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+export function spawnColony(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): ChildProcess {
   return spawn(process.execPath, [COLONY_BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

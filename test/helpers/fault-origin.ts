@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { segmentBytes, type SyntheticLibrary } from '../../cli/sample-origin.js';
 
-export const FAULTS = ['status-500', 'status-503', 'reset', 'stall', 'truncate', 'slow-drip'] as const;
+export const FAULTS = [
+  'status-500',
+  'status-503',
+  'reset',
+  'stall',
+  'truncate',
+  'slow-drip',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export type FaultOrigin = {
@@ -26,7 +33,10 @@ function hash(s: string): number {
  * attempt, and later requests are served in full. Playlists are always served, so the crawl is
  * not what is tested.
  */
-export async function startFaultOrigin(lib: SyntheticLibrary, o: { maxFaultsPerFile: number; stallMs: number }): Promise<FaultOrigin> {
+export async function startFaultOrigin(
+  lib: SyntheticLibrary,
+  o: { maxFaultsPerFile: number; stallMs: number },
+): Promise<FaultOrigin> {
   const seen = new Map<string, number>();
   const injected = new Map<Fault, number>();
   const sockets = new Set<import('node:net').Socket>();
@@ -99,7 +109,8 @@ export async function startFaultOrigin(lib: SyntheticLibrary, o: { maxFaultsPerF
 function playlist(lib: SyntheticLibrary, rel: string): string {
   if (rel.endsWith('master.m3u8')) {
     const lines = ['#EXTM3U'];
-    for (let v = 0; v < lib.variants; v++) lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${(v + 1) * 100000}`, `v${v}/index.m3u8`);
+    for (let v = 0; v < lib.variants; v++)
+      lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${(v + 1) * 100000}`, `v${v}/index.m3u8`);
     return lines.join('\n') + '\n';
   }
   const lines = ['#EXTM3U', '#EXT-X-TARGETDURATION:4', '#EXT-X-MEDIA-SEQUENCE:0'];

@@ -9,5 +9,8 @@ export type ExpectedFixture = { manifest: string; files: string[] };
 
 /** Every fixture with its entry playlist and the exact list of files a complete copy needs. */
 export function expectedFixtures(): Record<string, ExpectedFixture> {
-  return JSON.parse(readFileSync(join(HLS_ROOT, 'expected.json'), 'utf8')) as Record<string, ExpectedFixture>;
+  return JSON.parse(readFileSync(join(HLS_ROOT, 'expected.json'), 'utf8')) as Record<
+    string,
+    ExpectedFixture
+  >;
 }

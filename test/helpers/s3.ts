@@ -32,12 +32,20 @@ export async function startS3(buckets: string[]): Promise<TestS3> {
   const { default: S3rver } = (await import('s3rver' as string)) as { default: S3rverConstructor };
   const directory = await mkdtemp(path.join(tmpdir(), 'colony-s3rver-'));
   const server = new S3rver({
-    address: '127.0.0.1', port: 0, directory, silent: true,
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
     configureBuckets: buckets.map((name) => ({ name })),
   });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: S3RVER_CREDENTIALS });
+  const client = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: S3RVER_CREDENTIALS,
+  });
   return {
     endpoint,
     client,
