@@ -113,7 +113,7 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
           maxBytes: config.maxPlaylistBytes,
           timeoutMs: config.copyTimeoutMs,
         }));
-    const h = crawlerHandler(deps, { fetchText });
+    const h = crawlerHandler(deps, { fetchText, allowLive: config.allowLive });
     await add('classes', CRAWLER_GROUP, {
       handle: h.handle,
       beforeDeadLetter: h.beforeDeadLetter,

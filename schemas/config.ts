@@ -92,6 +92,8 @@ export const EnvSchema = z.object({
     .regex(/^[\x20-\x7e]+$/, 'printable ASCII such as "public, max-age=31536000, immutable"')
     .optional(),
   COLONY_SKIP_EXISTING: bool.default(false),
+  /** Copy the current window of live playlists (no EXT-X-ENDLIST) instead of failing the class. */
+  COLONY_ALLOW_LIVE: bool.default(false),
 });
 
 /** The validated configuration; its type follows from EnvSchema through loadConfig. */
@@ -145,5 +147,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     multipartPartBytes: e.COLONY_MULTIPART_PART_BYTES,
     cacheControl: e.COLONY_CACHE_CONTROL,
     skipExisting: e.COLONY_SKIP_EXISTING,
+    allowLive: e.COLONY_ALLOW_LIVE,
   };
 }

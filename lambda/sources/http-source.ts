@@ -34,6 +34,9 @@ export type { OpenedBody, OpenOptions } from './file-source.js';
 export type FetchTextOptions = OpenOptions & { maxBytes: number };
 export type FetchedText = { text: string; finalUrl: string; contentType?: string };
 
+/** Paths of media files, for which an HTML answer is an error page, never the file. */
+const MEDIA_PATH = /\.(ts|m4s|mp4|m4a|m4v|aac|ac3|ec3|mp3|vtt|webvtt|key|cmfv|cmfa|fmp4)$/i;
+
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /**
@@ -86,6 +89,13 @@ export class HttpSource implements FileSource {
       };
     }
     const size = contentLength(response.headers);
+    const type = headerValue(response.headers['content-type']) ?? '';
+    if (/^text\/html\b/i.test(type) && MEDIA_PATH.test(finalUrl.pathname)) {
+      // A CDN's error or login page served with 200 in place of a segment: copying it would
+      // make a title that does not play, and a retry later may get the real bytes.
+      discard(response.body);
+      throw new SourceTransientError(`GET ${safeUrl(finalUrl)}: the origin answered an HTML page for a media file`);
+    }
     let totalSize: number | undefined;
     if (options.range) {
       const range = parseContentRange(headerValue(response.headers['content-range']));

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startSampleOrigin, segmentBytes, type SampleOrigin } from '../../cli/sample-origin.js';
@@ -322,4 +324,48 @@ describe('colony transfer input errors', () => {
     assert.match(run.stdout, /Usage: colony transfer <manifestUrl>\.\.\. --dest <url>/);
     assert.match(run.stdout, /Exit status/);
   });
+});
+
+const execFileAsync = promisify(execFile);
+
+describe('the copy plays', () => {
+  // ffprobe is on developer machines (scripts/make-fixtures.sh needs it), not necessarily in CI.
+  const ffprobe = spawnSync('ffprobe', ['-version']).error === undefined;
+  test(
+    'ffprobe reads every copied title from the destination served over HTTP',
+    { skip: !ffprobe && 'ffprobe not installed' },
+    async (t) => {
+      // Prepare: copy every fixture, then serve the destination as an origin of its own.
+      const out = await tempDir();
+      const manifests = Object.values(fixtures).map((f) => `${origin.url}/hls/${f.manifest}`);
+      const run = await runColony(
+        ['transfer', ...manifests, '--dest', `file://${out}`, '--source-base', 'hls'],
+        env(),
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const copy = await startSampleOrigin({ root: out });
+      t.after(() => copy.close());
+
+      // Act / Assess: ffprobe finds a duration for each title read from the copy. Not spawnSync:
+      // the origin serving the copy runs in this process and must keep answering.
+      for (const [name, f] of Object.entries(fixtures)) {
+        const args = [
+          '-v',
+          'error',
+          '-allowed_extensions',
+          'ALL',
+          '-show_entries',
+          'format=duration',
+        ];
+        args.push('-of', 'csv=p=0', `${copy.url}/hls/${f.manifest}`);
+        const probe = await execFileAsync('ffprobe', args, {
+          encoding: 'utf8',
+          timeout: 30_000,
+        }).catch((err: { stderr?: string; message: string }) =>
+          assert.fail(`${name}: ${err.stderr ?? err.message}`),
+        );
+        assert.ok(Number(probe.stdout.trim()) > 0, `${name}: duration ${probe.stdout}`);
+      }
+    },
+  );
 });
