@@ -9,11 +9,8 @@ import {
   type CopyInvocationInput,
 } from '../schemas/lambda.js';
 import { ABORTED_CODE } from '../lambda/copy-file.js';
-import {
-  errorName,
-  regionFromDefaultChain,
-  statusOf,
-} from '../lambda/destinations/s3-destination.js';
+import { errorName, statusOf } from '../lambda/destinations/s3-destination.js';
+import { regionFromDefaultChain } from '../lambda/s3-client.js';
 import { Limiter } from '../lambda/limiter.js';
 import type { ClassTarget, TransferRuntime } from './transfer-runtime.js';
 

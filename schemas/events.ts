@@ -7,9 +7,10 @@ import { z } from 'zod';
  */
 export const SCHEMA_VERSION = 1;
 
-const traceparent = z
-  .string()
-  .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a W3C traceparent');
+/** A W3C traceparent: version, trace id, parent span id, flags (groups in that order). */
+export const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+const traceparent = z.string().regex(TRACEPARENT_PATTERN, 'a W3C traceparent');
 
 const envelope = {
   v: z.literal(SCHEMA_VERSION),

@@ -1,10 +1,8 @@
 import type { DeadLetter, StreamName } from '../schemas/events.js';
-import { SCHEMA_VERSION } from '../schemas/events.js';
+import { SCHEMA_VERSION, TRACEPARENT_PATTERN } from '../schemas/events.js';
 import { encodeEntry } from './codec.js';
 import type { Keys } from './keys.js';
 import type { ColonyRedis } from './scripts.js';
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export type DeadLetterInput = {
   stream: StreamName;
@@ -28,7 +26,7 @@ export async function deadLetter(
   const letter: DeadLetter = {
     type: 'dead-letter',
     v: SCHEMA_VERSION,
-    ...(TRACEPARENT.test(input.fields.traceparent ?? '')
+    ...(TRACEPARENT_PATTERN.test(input.fields.traceparent ?? '')
       ? { traceparent: input.fields.traceparent }
       : {}),
     stream: input.stream,

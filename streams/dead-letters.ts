@@ -2,6 +2,7 @@ import { STREAM_NAMES, type DeadLetter, type StreamName } from '../schemas/event
 import { describeError } from '../schemas/errors.js';
 import { decodeEntry, fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
+import { compareIds } from './replay.js';
 import type { ColonyRedis } from './scripts.js';
 
 /** A dead letter as stored: where it is, and what it says (or why it cannot be read). */
@@ -34,7 +35,7 @@ export async function listDeadLetters(
       start = `(${page[page.length - 1]![0]}`;
     }
   }
-  out.sort((a, b) => compareStreamIds(a.id, b.id));
+  out.sort((a, b) => compareIds(a.id, b.id));
   return out.slice(0, limit);
 }
 
@@ -69,10 +70,4 @@ export async function purgeDeadLetters(
   let purged = 0;
   for (const d of letters) purged += await redis.xdel(d.key, d.id);
   return purged;
-}
-
-function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am - bm || as - bs;
 }

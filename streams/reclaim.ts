@@ -1,5 +1,6 @@
 import type { ColonyRedis } from './scripts.js';
 import type { Liveness } from './liveness.js';
+import { compareIds } from './replay.js';
 
 /** A raw entry as Redis returns it: id and flat fields. */
 export type RawEntry = [id: string, fields: string[]];
@@ -141,10 +142,4 @@ export async function release(t: Target, ids: readonly string[], idleMs: number)
     String(idleMs),
     'JUSTID',
   );
-}
-
-export function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
 }

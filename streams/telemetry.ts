@@ -10,7 +10,7 @@ import {
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
-import type { StreamEvent, StreamName } from '../schemas/events.js';
+import { TRACEPARENT_PATTERN, type StreamEvent, type StreamName } from '../schemas/events.js';
 
 /**
  * Tracing through @opentelemetry/api only: with no SDK registered (see cli/telemetry.ts) every
@@ -34,11 +34,9 @@ export enum TelemetryAttributes {
 /** What became of a delivery: acked, handed back, dead-lettered, or handed back by a throw. */
 export type DeliveryOutcome = 'acked' | 'released' | 'dead' | 'error';
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
 /** The span context a W3C traceparent names, marked remote; undefined when it names none. */
 export function remoteSpanContext(traceparent: string | undefined): SpanContext | undefined {
-  const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  const m = traceparent ? TRACEPARENT_PATTERN.exec(traceparent) : null;
   if (!m || m[1] === 'ff') return undefined;
   const spanContext: SpanContext = {
     traceId: m[2]!,

@@ -11,6 +11,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { ColonyError, DestinationError, SizeMismatchError } from '../../schemas/errors.js';
+import { createS3Client } from '../s3-client.js';
 import { joinDestKey } from './dest-key.js';
 import { S3MultipartUpload } from './s3-multipart.js';
 import type {
@@ -45,7 +46,6 @@ const DEFAULT_MAX_SINGLE_PUT_BYTES = 512 * 1024 * 1024;
 /** User metadata colony writes (x-amz-meta-colony-md5, x-amz-meta-colony-source-etag). */
 const MD5_METADATA = 'colony-md5';
 const SOURCE_ETAG_METADATA = 'colony-source-etag';
-const FALLBACK_REGION = 'us-east-1';
 
 // Error codes that S3 sends with a 4xx status but that another attempt can fix: a body
 // corrupted or cut short in transit, a slow client, a clock skew that NTP corrects.
@@ -75,14 +75,7 @@ export class S3Destination implements Destination {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
     this.maxSinglePutBytes = options.maxSinglePutBytes ?? DEFAULT_MAX_SINGLE_PUT_BYTES;
-    this.client = new S3Client({
-      region: regionFromDefaultChain,
-      endpoint: options.settings?.endpoint,
-      forcePathStyle: options.settings?.forcePathStyle ?? false,
-      credentials: options.credentials,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.client = createS3Client({ settings: options.settings, credentials: options.credentials });
   }
 
   /** Buffers, verifies and uploads `body` to `key`; see {@link Destination.put}. */
@@ -289,27 +282,6 @@ export class S3Destination implements Destination {
       retryable,
     });
   }
-}
-
-let resolvedRegion: Promise<string> | undefined;
-
-/**
- * Region from the SDK's default chain (AWS_REGION, the shared config file), or us-east-1 when
- * none is configured, so that a local S3-compatible endpoint works without any AWS setup.
- * A client without a region is the only public way to run that chain; it makes no requests.
- */
-export function regionFromDefaultChain(): Promise<string> {
-  resolvedRegion ??= (async () => {
-    const probe = new S3Client({});
-    try {
-      return await probe.config.region();
-    } catch {
-      return FALLBACK_REGION;
-    } finally {
-      probe.destroy();
-    }
-  })();
-  return resolvedRegion;
 }
 
 /** Whether the ETag is the body's MD5: not for SSE-KMS or SSE-C, nor a multipart-style ETag. */

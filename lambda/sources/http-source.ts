@@ -94,7 +94,9 @@ export class HttpSource implements FileSource {
       // A CDN's error or login page served with 200 in place of a segment: copying it would
       // make a title that does not play, and a retry later may get the real bytes.
       discard(response.body);
-      throw new SourceTransientError(`GET ${safeUrl(finalUrl)}: the origin answered an HTML page for a media file`);
+      throw new SourceTransientError(
+        `GET ${safeUrl(finalUrl)}: the origin answered an HTML page for a media file`,
+      );
     }
     let totalSize: number | undefined;
     if (options.range) {

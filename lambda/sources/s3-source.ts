@@ -2,7 +2,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ColonyError, SourcePermanentError, SourceTransientError } from '../../schemas/errors.js';
 import type { S3Settings } from '../destinations/destination.js';
-import { errorName, regionFromDefaultChain, statusOf } from '../destinations/s3-destination.js';
+import { errorName, statusOf } from '../destinations/s3-destination.js';
+import { createS3Client } from '../s3-client.js';
 import {
   parseContentRange,
   quoteEtag,
@@ -36,14 +37,9 @@ export class S3Source implements FileSource {
 
   constructor(options: S3SourceOptions = {}) {
     const timeout = options.timeoutMs ?? 30_000;
-    this.client = new S3Client({
-      region: regionFromDefaultChain,
-      endpoint: options.settings?.endpoint,
-      forcePathStyle: options.settings?.forcePathStyle ?? false,
+    this.client = createS3Client({
+      settings: options.settings,
       credentials: options.credentials,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      // A ranged read carries no whole-object checksum to validate; the copy verifies the bytes.
-      responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: timeout,
         requestTimeout: timeout,

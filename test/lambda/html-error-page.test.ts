@@ -9,7 +9,10 @@ test('an HTML page served with 200 for a segment is an error, never the segment'
   // Prepare: a CDN that answers a login page for segments, and real text for a .html file.
   const server = createServer((req, res) => {
     const body = '<html><body>Please sign in</body></html>';
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': body.length,
+    });
     res.end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { S3RVER_CREDENTIALS, startS3, type TestS3 } from '../helpers/s3.js';
 import { contentTypeFor, openDestination } from '../../lambda/destinations/open-destination.js';
 import { S3Destination } from '../../lambda/destinations/s3-destination.js';
 import {
@@ -17,46 +15,21 @@ import {
   UnsafeUriError,
 } from '../../schemas/errors.js';
 
-// s3rver ships no type declarations; this is the part of its API the tests use.
-type S3rverInstance = { run(): Promise<AddressInfo>; close(): Promise<void> };
-type S3rverConstructor = new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: Array<{ name: string }>;
-}) => S3rverInstance;
-
 const BUCKET = 'colony-test';
-// s3rver's built-in account.
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentials = S3RVER_CREDENTIALS;
 
-let server: S3rverInstance;
-let directory: string;
+let s3: TestS3;
 let endpoint: string;
+// An independent client to read back what the destination wrote.
 let reader: S3Client;
 
 before(async () => {
-  const { default: S3rver } = (await import('s3rver' as string)) as { default: S3rverConstructor };
-  directory = await mkdtemp(path.join(tmpdir(), 'colony-s3rver-'));
-  server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    directory,
-    silent: true,
-    configureBuckets: [{ name: BUCKET }],
-  });
-  const { port } = await server.run();
-  endpoint = `http://127.0.0.1:${port}`;
-  // An independent client to read back what the destination wrote.
-  reader = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials });
+  s3 = await startS3([BUCKET]);
+  endpoint = s3.endpoint;
+  reader = s3.client;
 });
 
-after(async () => {
-  reader.destroy();
-  await server.close();
-  await rm(directory, { recursive: true, force: true });
-});
+after(() => s3.close());
 
 /** A destination under a prefix no other test uses. */
 function destination(options: { maxSinglePutBytes?: number; bucket?: string } = {}): S3Destination {
