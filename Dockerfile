@@ -4,6 +4,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY schemas schemas
 COPY streams streams
 COPY consumers consumers
+COPY copy copy
 COPY lambda lambda
 COPY cli cli
 COPY test test

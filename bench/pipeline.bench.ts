@@ -7,7 +7,7 @@
  *   npm run bench            (BENCH_FILES=20000 for a quick run)
  */
 import { Redis } from 'ioredis';
-import { classIdFor, requestClass } from '../consumers/ingest.js';
+import { classIdFor, requestClass } from '../consumers/requests/ingest.js';
 import { startStages } from '../consumers/stages.js';
 import { isFinished } from '../schemas/class-state.js';
 import { loadConfig, type Config } from '../schemas/config.js';

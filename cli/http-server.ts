@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WEBHOOK_PATH, webhookHandler } from '../consumers/webhook.js';
+import { WEBHOOK_PATH, webhookHandler } from '../consumers/requests/webhook.js';
 import type { StageDeps } from '../consumers/stage-deps.js';
 import type { ColonyRedis } from '../streams/redis.js';
 

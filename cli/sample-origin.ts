@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { contentTypeFor } from '../lambda/destinations/open-destination.js';
+import { contentTypeFor } from '../copy/destinations/open-destination.js';
 
 export type SampleOrigin = {
   url: string;

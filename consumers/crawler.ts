@@ -4,8 +4,8 @@ import { ColonyError, describeError } from '../schemas/errors.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import { runInDeliverySpan } from '../streams/telemetry.js';
 import { childTraceparent } from '../streams/trace.js';
-import { walkClass, type FetchText } from './hls-walk.js';
-import { redactQuery, sourceKey } from './source-key.js';
+import { walkClass, type FetchText } from './crawl/walk-class.js';
+import { redactQuery, sourceKey } from './crawl/source-key.js';
 import type { StageDeps } from './stage-deps.js';
 
 export const CRAWLER_GROUP = 'crawler';

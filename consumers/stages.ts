@@ -10,11 +10,11 @@ import { Publisher } from '../streams/publisher.js';
 import { connectBlocking, connectRedis, type ColonyRedis } from '../streams/redis.js';
 import { AGGREGATOR_GROUP, aggregatorHandler } from './aggregator.js';
 import { CRAWLER_GROUP, crawlerHandler } from './crawler.js';
-import type { FetchText } from './hls-walk.js';
+import type { FetchText } from './crawl/walk-class.js';
 import type { StageDeps } from './stage-deps.js';
 import { TRANSFER_GROUP, transferHandler } from './transfer.js';
-import { createRuntime, type TransferRuntime } from './transfer-runtime.js';
-import { HttpSource } from '../lambda/sources/http-source.js';
+import { createRuntime, type TransferRuntime } from './runtimes/transfer-runtime.js';
+import { HttpSource } from '../copy/sources/http-source.js';
 
 export const STAGE_NAMES = ['crawler', 'transfer', 'aggregator'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];

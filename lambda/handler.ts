@@ -1,9 +1,9 @@
 import { CopyInvocation, type CopyInvocationResult } from '../schemas/lambda.js';
-import { copyBatch } from './copy-batch.js';
-import type { Destination } from './destinations/destination.js';
-import { openDestination } from './destinations/open-destination.js';
-import { Limiter } from './limiter.js';
-import { SchemeSource } from './sources/scheme-source.js';
+import { copyBatch } from '../copy/copy-batch.js';
+import type { Destination } from '../copy/destinations/destination.js';
+import { openDestination } from '../copy/destinations/open-destination.js';
+import { Limiter } from '../copy/limiter.js';
+import { SchemeSource } from '../copy/sources/scheme-source.js';
 
 /** The part of the Lambda context object the handler uses. */
 export type LambdaContext = { getRemainingTimeInMillis?(): number };

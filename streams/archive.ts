@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
 import { z } from 'zod';
-import type { Destination } from '../lambda/destinations/destination.js';
+import type { Destination } from '../copy/destinations/destination.js';
 import type { StreamName } from '../schemas/events.js';
 import { DestinationError } from '../schemas/errors.js';
 import { compareIds } from './replay.js';

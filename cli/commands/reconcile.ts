@@ -1,5 +1,5 @@
-import type { Destination } from '../../lambda/destinations/destination.js';
-import { openDestination } from '../../lambda/destinations/open-destination.js';
+import type { Destination } from '../../copy/destinations/destination.js';
+import { openDestination } from '../../copy/destinations/open-destination.js';
 import { ReconcileOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
 import {
@@ -7,7 +7,7 @@ import {
   reconcile,
   waitForRepairs,
   type ClassReconcile,
-} from '../../consumers/reconcile.js';
+} from '../../consumers/audit/reconcile.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';

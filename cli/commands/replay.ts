@@ -1,5 +1,5 @@
-import { openDestination } from '../../lambda/destinations/open-destination.js';
-import type { Destination } from '../../lambda/destinations/destination.js';
+import { openDestination } from '../../copy/destinations/open-destination.js';
+import type { Destination } from '../../copy/destinations/destination.js';
 import { ReplayOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
 import { UsageError } from '../../schemas/errors.js';

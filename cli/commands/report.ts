@@ -8,7 +8,7 @@ import {
   type ClassTransferReport,
   type OverallReport,
   type TransferReport,
-} from '../../consumers/report.js';
+} from '../../consumers/audit/report.js';
 import { consumerName } from '../../streams/liveness.js';
 import { Keys } from '../../streams/keys.js';
 import { connectBlocking, connectRedis, probeRedis } from '../../streams/redis.js';

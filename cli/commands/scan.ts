@@ -1,8 +1,8 @@
 import { ScanOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
 import { UsageError } from '../../schemas/errors.js';
-import { discoverMasters } from '../../consumers/discovery.js';
-import { classIdFor } from '../../consumers/ingest.js';
+import { discoverMasters } from '../../consumers/requests/discovery.js';
+import { classIdFor } from '../../consumers/requests/ingest.js';
 import {
   type CatalogRecord,
   parseCatalog,
@@ -10,7 +10,7 @@ import {
   scanCatalog,
   scanSummary,
   type ScanItem,
-} from '../../consumers/scanner.js';
+} from '../../consumers/requests/scanner.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../schemas/config.js';
 import { UsageError } from '../../schemas/errors.js';
-import { signWebhook } from '../../consumers/webhook-signature.js';
+import { signWebhook } from '../../consumers/requests/webhook-signature.js';
 import { parseArgv } from '../args.js';
 
 export const signHelp = `Usage: colony sign [--body <json> | --file <path>] [--secret <s>]

@@ -1,7 +1,7 @@
 import { ClassState, isFinished } from '../../schemas/class-state.js';
 import { TransferOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
-import { classIdFor, requestClass } from '../../consumers/ingest.js';
+import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';

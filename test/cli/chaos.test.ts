@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startLocalRedis } from '../../cli/local-redis.js';
 import { segmentBytes, startSampleOrigin } from '../../cli/sample-origin.js';
-import { classIdFor, requestClass } from '../../consumers/ingest.js';
+import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { isFinished, type ClassState } from '../../schemas/class-state.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';

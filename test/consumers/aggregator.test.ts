@@ -9,7 +9,7 @@ import {
   type FileResults,
 } from '../../schemas/events.js';
 import { AGGREGATOR_GROUP } from '../../consumers/aggregator.js';
-import { requestClass } from '../../consumers/ingest.js';
+import { requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, type StageHost } from '../../consumers/stages.js';
 import { decodeEntry, encodeEntry, fieldsToRecord } from '../../streams/codec.js';
 import { silentLogger } from '../../streams/log.js';

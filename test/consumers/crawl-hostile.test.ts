@@ -3,13 +3,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { classIdFor, requestClass } from '../../consumers/ingest.js';
+import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, type StageHost } from '../../consumers/stages.js';
 import { silentLogger } from '../../streams/log.js';
 import type { ClassState } from '../../schemas/class-state.js';
 import type { Failure } from '../../schemas/events.js';
 import { deletePrefix, testConfig, TEST_REDIS_URL, waitFor } from '../helpers/redis.js';
-import { media, playlist, startRouteOrigin, type RouteOrigin } from './hls-origin.js';
+import { media, playlist, startRouteOrigin, type RouteOrigin } from './crawl/hls-origin.js';
 
 // The crawler, transfer and aggregator stages against a real Redis, an origin on 127.0.0.1 and a
 // "foreign host" on 127.0.0.2: hostile classes fail with the reason named, nothing is fetched

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { unzipSync } from 'fflate';
 import type { CopyInvocationInput } from '../../schemas/lambda.js';
 import { startS3 } from '../helpers/s3.js';
-import { startTestOrigin } from './test-origin.js';
+import { startTestOrigin } from '../copy/test-origin.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -9,7 +9,7 @@ import { createHandler, InvalidInvocationError, type CopyHandler } from '../../l
 import type { JobFile } from '../../schemas/events.js';
 import type { CopyInvocationInput } from '../../schemas/lambda.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
-import { startCountingProxy, startTestOrigin, type TestOrigin } from './test-origin.js';
+import { startCountingProxy, startTestOrigin, type TestOrigin } from '../copy/test-origin.js';
 
 const SRC = 'colony-src';
 const DST = 'colony-dst';

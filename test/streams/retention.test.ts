@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileDestination } from '../../lambda/destinations/file-destination.js';
+import { FileDestination } from '../../copy/destinations/file-destination.js';
 import { SCHEMA_VERSION, type ClassOutcome } from '../../schemas/events.js';
 import { StreamArchive } from '../../streams/archive.js';
 import { Keys } from '../../streams/keys.js';

@@ -11,7 +11,7 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-node';
 import { startSampleOrigin } from '../../cli/sample-origin.js';
-import { classIdFor, requestClass } from '../../consumers/ingest.js';
+import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages } from '../../consumers/stages.js';
 import { isFinished } from '../../schemas/class-state.js';
 import { decodeEntry, fieldsToRecord } from '../../streams/codec.js';

@@ -1,0 +1,83 @@
+import type { Config } from '../../schemas/config.js';
+import type { FileOutcome, JobFile } from '../../schemas/events.js';
+import { copyBatch } from '../../copy/copy-batch.js';
+import type { Destination } from '../../copy/destinations/destination.js';
+import { openDestination } from '../../copy/destinations/open-destination.js';
+import { Limiter } from '../../copy/limiter.js';
+import { SchemeSource } from '../../copy/sources/scheme-source.js';
+import { LambdaRuntime } from './lambda-runtime.js';
+
+/** Where a class's files go. */
+export type ClassTarget = {
+  dest: string;
+  sourceBase?: string | undefined;
+  /** The class and run, when the stage passes them: the Lambda runtime puts them in its payload for the logs. */
+  classId?: string;
+  run?: number;
+};
+
+/**
+ * Runs copies for the transfer stage. Local workers and Lambda implement the same interface and
+ * return the same per-file results, so the stage does not know which one it drives.
+ */
+export interface TransferRuntime {
+  copy(files: readonly JobFile[], target: ClassTarget): Promise<FileOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** The default runtime: copies in this process, COLONY_CONCURRENCY at a time across batches. */
+export class LocalRuntime implements TransferRuntime {
+  private readonly source: SchemeSource;
+  private readonly limiter: Limiter;
+  private readonly dests = new Map<string, Destination>();
+
+  constructor(private readonly config: Config) {
+    this.source = new SchemeSource({
+      connections: config.concurrency,
+      timeoutMs: config.copyTimeoutMs,
+      allowedOrigins: config.allowedOrigins,
+      s3: { endpoint: config.s3Endpoint, forcePathStyle: config.s3ForcePathStyle },
+    });
+    this.limiter = new Limiter(config.concurrency);
+  }
+
+  async copy(files: readonly JobFile[], target: ClassTarget): Promise<FileOutcome[]> {
+    let dest = this.dests.get(target.dest);
+    if (!dest) {
+      dest = openDestination(target.dest, {
+        endpoint: this.config.s3Endpoint,
+        forcePathStyle: this.config.s3ForcePathStyle,
+      });
+      this.dests.set(target.dest, dest);
+    }
+    const c = this.config;
+    return copyBatch(
+      files,
+      {
+        source: this.source,
+        dest,
+        attempts: c.retryAttempts,
+        timeoutMs: c.copyTimeoutMs,
+        skipExisting: c.skipExisting,
+        multipart: { thresholdBytes: c.multipartThresholdBytes, partBytes: c.multipartPartBytes },
+        ...(c.cacheControl ? { cacheControl: c.cacheControl } : {}),
+      },
+      this.limiter,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.dests.values()].map((d) => d.close()));
+    await this.source.close();
+  }
+}
+
+/**
+ * The runtime COLONY_RUNTIME names: `local` (copies in this process) or `lambda` (batches
+ * invoked on the function COLONY_LAMBDA_FUNCTION names).
+ *
+ * @throws ConfigError when the Lambda settings are missing or inconsistent.
+ */
+export function createRuntime(config: Config): TransferRuntime {
+  return config.runtime === 'lambda' ? new LambdaRuntime(config) : new LocalRuntime(config);
+}
