@@ -1,5 +1,5 @@
 import type { FileOutcome, JobFile } from '../schemas/events.js';
-import type { TransferRuntime } from '../consumers/runtimes/transfer-runtime.js';
+import type { TransferRuntime } from '../consumers/runtimes/runtime.js';
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 

@@ -13,7 +13,8 @@ import { CRAWLER_GROUP, crawlerHandler } from './crawler.js';
 import type { FetchText } from './crawl/walk-class.js';
 import type { StageDeps } from './stage-deps.js';
 import { TRANSFER_GROUP, transferHandler } from './transfer.js';
-import { createRuntime, type TransferRuntime } from './runtimes/transfer-runtime.js';
+import { createRuntime } from './runtimes/create-runtime.js';
+import type { TransferRuntime } from './runtimes/runtime.js';
 import { HttpSource } from '../copy/sources/http-source.js';
 
 export const STAGE_NAMES = ['crawler', 'transfer', 'aggregator'] as const;

@@ -2,7 +2,7 @@ import type { FileJobs, FileOutcome, FileResults } from '../schemas/events.js';
 import { SCHEMA_VERSION } from '../schemas/events.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import type { StageDeps } from './stage-deps.js';
-import type { ClassTarget, TransferRuntime } from './runtimes/transfer-runtime.js';
+import type { ClassTarget, TransferRuntime } from './runtimes/runtime.js';
 
 export const TRANSFER_GROUP = 'transfer';
 

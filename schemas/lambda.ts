@@ -3,7 +3,7 @@ import { ClassId, DestUrl, FileOutcome, JobFile } from './events.js';
 
 /**
  * The payload of one invocation of the copy function and its answer: the contract between the
- * transfer stage (consumers/lambda-runtime.ts) and the handler (lambda/handler.ts), validated on
+ * transfer stage (consumers/runtimes/lambda-runtime.ts) and the handler (lambda/handler.ts), validated on
  * both sides.
  */
 export const LAMBDA_PAYLOAD_VERSION = 1;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Destination } from '../copy/destinations/destination.js';
 import type { StreamName } from '../schemas/events.js';
 import { DestinationError } from '../schemas/errors.js';
-import { compareIds } from './replay.js';
+import { compareIds } from './stream-ids.js';
 
 const gzipAsync = promisify(gzip);
 

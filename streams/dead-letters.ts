@@ -2,7 +2,7 @@ import { STREAM_NAMES, type DeadLetter, type StreamName } from '../schemas/event
 import { describeError } from '../schemas/errors.js';
 import { decodeEntry, fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
-import { compareIds } from './replay.js';
+import { compareIds } from './stream-ids.js';
 import type { ColonyRedis } from './scripts.js';
 
 /** A dead letter as stored: where it is, and what it says (or why it cannot be read). */

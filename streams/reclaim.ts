@@ -1,6 +1,6 @@
 import type { ColonyRedis } from './scripts.js';
 import type { Liveness } from './liveness.js';
-import { compareIds } from './replay.js';
+import { compareIds } from './stream-ids.js';
 
 /** A raw entry as Redis returns it: id and flat fields. */
 export type RawEntry = [id: string, fields: string[]];

@@ -5,7 +5,8 @@ import type { ArchiveChunk, ArchivedEntry, StreamArchive } from './archive.js';
 import { fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
 import type { RawEntry } from './reclaim.js';
-import { compareIds, groupsOf, nextId } from './replay.js';
+import { groupsOf } from './replay.js';
+import { compareIds, nextId } from './stream-ids.js';
 import { trimAcked1 } from './scripts/trim-acked-1.js';
 
 /** What a group still needs of a stream shard. */

@@ -6,7 +6,8 @@ import { UsageError } from '../../schemas/errors.js';
 import { StreamArchive } from '../../streams/archive.js';
 import { Keys } from '../../streams/keys.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
-import { attachGroup, compareIds, parsePosition, readHistory } from '../../streams/replay.js';
+import { attachGroup, readHistory } from '../../streams/replay.js';
+import { compareIds, parsePosition } from '../../streams/stream-ids.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
 

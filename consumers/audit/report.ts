@@ -4,13 +4,8 @@ import { describeError } from '../../schemas/errors.js';
 import type { StreamArchive } from '../../streams/archive.js';
 import { decodeEntry } from '../../streams/codec.js';
 import type { Keys } from '../../streams/keys.js';
-import {
-  compareIds,
-  idTime,
-  lastEntryId,
-  readGroup,
-  type GroupEntry,
-} from '../../streams/replay.js';
+import { lastEntryId, readGroup, type GroupEntry } from '../../streams/replay.js';
+import { compareIds, idTime } from '../../streams/stream-ids.js';
 import type { ColonyRedis } from '../../streams/redis.js';
 
 /** The transfer report of one class, from the results and outcomes streams alone. */

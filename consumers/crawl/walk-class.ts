@@ -5,7 +5,7 @@
  * what m3u8-parser misses), `hls/variables.ts` does EXT-X-DEFINE, `hls/uri-policy.ts` decides what
  * may be fetched, `hls/file-list.ts` keeps one file per destination key, `source-key.ts` makes keys.
  *
- * Decisions, each tested in test/consumers/hls-*.test.ts:
+ * Decisions, each tested in test/consumers/crawl/hls-*.test.ts:
  * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES, or a preload hint of a live window)
  *   is not a file job; it is returned in `gaps` with its key, so a report can say it was allowed
  *   to be absent. Named elsewhere without a gap, it is a file.

@@ -9,10 +9,10 @@ import {
   type CopyInvocationInput,
 } from '../../schemas/lambda.js';
 import { ABORTED_CODE } from '../../copy/copy-file.js';
-import { errorName, statusOf } from '../../copy/destinations/s3-destination.js';
+import { errorName, statusOf } from '../../copy/s3-errors.js';
 import { regionFromDefaultChain } from '../../copy/s3-client.js';
 import { Limiter } from '../../copy/limiter.js';
-import type { ClassTarget, TransferRuntime } from './transfer-runtime.js';
+import type { ClassTarget, TransferRuntime } from './runtime.js';
 
 export type LambdaRuntimeOptions = {
   /** A ready client (tests); otherwise one is made from the configuration. */

@@ -10,7 +10,8 @@ import {
   type PutObjectCommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { ColonyError, DestinationError, SizeMismatchError } from '../../schemas/errors.js';
+import { DestinationError, SizeMismatchError } from '../../schemas/errors.js';
+import { classifyS3Error, errorName, statusOf, unquote } from '../s3-errors.js';
 import { createS3Client } from '../s3-client.js';
 import { joinDestKey } from './dest-key.js';
 import { S3MultipartUpload } from './s3-multipart.js';
@@ -46,13 +47,6 @@ const DEFAULT_MAX_SINGLE_PUT_BYTES = 512 * 1024 * 1024;
 /** User metadata colony writes (x-amz-meta-colony-md5, x-amz-meta-colony-source-etag). */
 const MD5_METADATA = 'colony-md5';
 const SOURCE_ETAG_METADATA = 'colony-source-etag';
-
-// Error codes that S3 sends with a 4xx status but that another attempt can fix: a body
-// corrupted or cut short in transit, a slow client, a clock skew that NTP corrects.
-const RETRYABLE_CODES = new Set(
-  `BadDigest IncompleteBody RequestTimeout RequestTimeTooSkewed SlowDown Throttling
-   ThrottlingException TooManyRequestsException XAmzContentSHA256Mismatch`.split(/\s+/),
-);
 
 /**
  * Writes copies to an S3 bucket or an S3-compatible store (`s3://bucket/prefix`).
@@ -267,20 +261,7 @@ export class S3Destination implements Destination {
 
   /** Turns SDK and network errors into DestinationErrors; ours and aborts pass unchanged. */
   classify(op: string, objectKey: string, err: unknown, signal: AbortSignal | undefined): unknown {
-    if (err instanceof ColonyError || signal?.aborted) return err;
-    const status = statusOf(err);
-    const name = errorName(err) ?? 'Error';
-    const retryable =
-      RETRYABLE_CODES.has(name) ||
-      status === undefined ||
-      status >= 500 ||
-      status === 429 ||
-      status === 408;
-    const detail = status === undefined ? name : `${name} (HTTP ${status})`;
-    return new DestinationError(`${op} ${this.where(objectKey)} failed: ${detail}`, {
-      cause: err,
-      retryable,
-    });
+    return classifyS3Error(op, this.where(objectKey), err, signal);
   }
 }
 
@@ -289,20 +270,4 @@ function etagIsMd5(output: PutObjectCommandOutput): boolean {
   const sse = output.ServerSideEncryption ?? '';
   const plain = /^"?[0-9a-f]{32}"?$/i.test(output.ETag ?? '');
   return plain && !sse.startsWith('aws:kms') && output.SSECustomerAlgorithm === undefined;
-}
-
-export function unquote(etag: string | undefined): string | undefined {
-  return etag === undefined ? undefined : etag.replace(/^"|"$/g, '');
-}
-
-export function statusOf(err: unknown): number | undefined {
-  const status = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata
-    ?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-export function errorName(err: unknown): string | undefined {
-  const e = err as { Code?: unknown; name?: unknown } | null;
-  if (typeof e?.Code === 'string') return e.Code;
-  return typeof e?.name === 'string' ? e.name : undefined;
 }

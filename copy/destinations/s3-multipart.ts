@@ -4,8 +4,16 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { DestinationError } from '../../schemas/errors.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { MultipartUpload } from './destination.js';
-import type { S3Destination } from './s3-destination.js';
+
+/** What an upload needs of the destination that started it. */
+export type S3UploadTarget = {
+  client: S3Client;
+  bucket: string;
+  where(objectKey: string): string;
+  classify(op: string, objectKey: string, err: unknown, signal: AbortSignal | undefined): unknown;
+};
 
 /**
  * One S3 multipart upload. Each part goes with its Content-MD5 and Content-Length, so the store
@@ -13,7 +21,7 @@ import type { S3Destination } from './s3-destination.js';
  */
 export class S3MultipartUpload implements MultipartUpload {
   constructor(
-    private readonly dest: S3Destination,
+    private readonly dest: S3UploadTarget,
     readonly objectKey: string,
     readonly uploadId: string,
   ) {}

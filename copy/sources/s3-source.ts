@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ColonyError, SourcePermanentError, SourceTransientError } from '../../schemas/errors.js';
 import type { S3Settings } from '../destinations/destination.js';
-import { errorName, statusOf } from '../destinations/s3-destination.js';
+import { errorName, statusOf } from '../s3-errors.js';
 import { createS3Client } from '../s3-client.js';
 import {
   parseContentRange,

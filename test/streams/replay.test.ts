@@ -5,15 +5,8 @@ import { UsageError } from '../../schemas/errors.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
 import type { ColonyRedis } from '../../streams/redis.js';
-import {
-  attachGroup,
-  compareIds,
-  nextId,
-  parsePosition,
-  previousId,
-  readGroup,
-  readHistory,
-} from '../../streams/replay.js';
+import { attachGroup, readGroup, readHistory } from '../../streams/replay.js';
+import { compareIds, nextId, parsePosition, previousId } from '../../streams/stream-ids.js';
 import { TEST_REDIS_URL, deletePrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 let redis: ColonyRedis;

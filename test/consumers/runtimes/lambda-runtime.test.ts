@@ -6,7 +6,8 @@ import {
   LambdaRuntime,
   type LambdaRuntimeOptions,
 } from '../../../consumers/runtimes/lambda-runtime.js';
-import { createRuntime, LocalRuntime } from '../../../consumers/runtimes/transfer-runtime.js';
+import { createRuntime } from '../../../consumers/runtimes/create-runtime.js';
+import { LocalRuntime } from '../../../consumers/runtimes/local-runtime.js';
 import { createHandler, type CopyHandler } from '../../../lambda/handler.js';
 import type { Config } from '../../../schemas/config.js';
 import { ConfigError } from '../../../schemas/errors.js';

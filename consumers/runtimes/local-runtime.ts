@@ -5,25 +5,7 @@ import type { Destination } from '../../copy/destinations/destination.js';
 import { openDestination } from '../../copy/destinations/open-destination.js';
 import { Limiter } from '../../copy/limiter.js';
 import { SchemeSource } from '../../copy/sources/scheme-source.js';
-import { LambdaRuntime } from './lambda-runtime.js';
-
-/** Where a class's files go. */
-export type ClassTarget = {
-  dest: string;
-  sourceBase?: string | undefined;
-  /** The class and run, when the stage passes them: the Lambda runtime puts them in its payload for the logs. */
-  classId?: string;
-  run?: number;
-};
-
-/**
- * Runs copies for the transfer stage. Local workers and Lambda implement the same interface and
- * return the same per-file results, so the stage does not know which one it drives.
- */
-export interface TransferRuntime {
-  copy(files: readonly JobFile[], target: ClassTarget): Promise<FileOutcome[]>;
-  close(): Promise<void>;
-}
+import type { ClassTarget, TransferRuntime } from './runtime.js';
 
 /** The default runtime: copies in this process, COLONY_CONCURRENCY at a time across batches. */
 export class LocalRuntime implements TransferRuntime {
@@ -70,14 +52,4 @@ export class LocalRuntime implements TransferRuntime {
     await Promise.all([...this.dests.values()].map((d) => d.close()));
     await this.source.close();
   }
-}
-
-/**
- * The runtime COLONY_RUNTIME names: `local` (copies in this process) or `lambda` (batches
- * invoked on the function COLONY_LAMBDA_FUNCTION names).
- *
- * @throws ConfigError when the Lambda settings are missing or inconsistent.
- */
-export function createRuntime(config: Config): TransferRuntime {
-  return config.runtime === 'lambda' ? new LambdaRuntime(config) : new LocalRuntime(config);
 }
