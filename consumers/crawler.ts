@@ -1,6 +1,7 @@
 import type { ClassRequested, FileJobs, FileOutcome, FileResults } from '../schemas/events.js';
 import { MAX_FILES_PER_ENTRY, SCHEMA_VERSION } from '../schemas/events.js';
-import { ColonyError, describeError } from '../schemas/errors.js';
+import { ColonyError, ErrorCode, describeError } from '../schemas/errors.js';
+import { CRAWL_BACKOFF, backoffDelay, retryAfterOf, sleep } from '../copy/backoff.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import { runInDeliverySpan } from '../streams/telemetry.js';
 import { childTraceparent } from '../streams/trace.js';
@@ -18,8 +19,6 @@ export type CrawlerOptions = {
   allowLive?: boolean;
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
  * The crawler stage: turns a requested class into one job per file. The file count is fixed
  * before any job is published and the class is marked crawled only after the last one is, so a
@@ -35,7 +34,7 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       } catch (err) {
         const retryable = err instanceof ColonyError ? err.retryable : true;
         if (!retryable || attempt >= attempts) throw err;
-        await sleep(Math.random() * Math.min(5000, 250 * 2 ** attempt));
+        await sleep(backoffDelay(attempt, CRAWL_BACKOFF, retryAfterOf(err)));
       }
     }
   };
@@ -160,7 +159,7 @@ function failedOutcome(ordinal: number, key: string, reason: string): FileOutcom
     attempts: 1,
     status: 'failed',
     reason,
-    code: 'E_CRAWL',
+    code: ErrorCode.Crawl,
   };
 }
 

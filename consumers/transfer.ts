@@ -1,5 +1,6 @@
 import type { FileJobs, FileOutcome, FileResults } from '../schemas/events.js';
 import { SCHEMA_VERSION } from '../schemas/events.js';
+import { ErrorCode } from '../schemas/errors.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import type { StageDeps } from './stage-deps.js';
 import type { ClassTarget, TransferRuntime } from './runtimes/runtime.js';
@@ -76,7 +77,7 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
         attempts: d.deliveries,
         status: 'failed',
         reason: `dead-lettered: ${reason}`,
-        code: 'E_DEAD_LETTER',
+        code: ErrorCode.DeadLetter,
       }));
       await deps.publisher.publish('results', [resultsEntry(d.event, failed)]);
     },

@@ -3,10 +3,12 @@ import { Readable } from 'node:stream';
 import type { FileOutcome, JobFile } from '../schemas/events.js';
 import {
   ColonyError,
+  ErrorCode,
   SizeMismatchError,
   SourceTransientError,
   describeError,
 } from '../schemas/errors.js';
+import { COPY_BACKOFF, backoffDelay, retryAfterOf, sleep } from './backoff.js';
 import type { Destination, WriteReceipt } from './destinations/destination.js';
 import { contentTypeFor } from './destinations/open-destination.js';
 import { copyInParts, type PartSettings } from './multipart.js';
@@ -33,13 +35,8 @@ export type CopyOptions = {
   existing?: ExistingObjects;
 };
 
-/** Failed outcome code of a copy stopped by the caller's signal (a deadline, a shutdown). */
-export const ABORTED_CODE = 'E_ABORTED';
-
 /** The largest file compared by download when its source gives no usable checksum. */
 const DEFAULT_COMPARE_LIMIT = 64 * 1024 * 1024;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 type Done = { status: 'copied'; receipt: WriteReceipt } | { status: 'skipped'; bytes: number };
 
@@ -80,7 +77,7 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
             0,
             2000,
           ),
-          code: ABORTED_CODE,
+          code: ErrorCode.Aborted,
         };
       }
       if (!retryable || attempt >= o.attempts) {
@@ -89,17 +86,23 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
           status: 'failed',
           attempts: attempt,
           reason: describeError(err).slice(0, 2000),
-          code: err instanceof ColonyError ? err.code : 'E_UNKNOWN',
+          code: err instanceof ColonyError ? err.code : ErrorCode.Unknown,
         };
       }
-      await sleep(backoff(o, attempt));
+      await sleep(backoff(o, attempt, retryAfterOf(err)));
     }
   }
 }
 
-function backoff(o: CopyOptions, attempt: number): number {
-  return (
-    Math.random() * Math.min(o.backoffMaxMs ?? 5000, (o.backoffBaseMs ?? 200) * 2 ** (attempt - 1))
+function backoff(o: CopyOptions, attempt: number, retryAfterMs?: number): number {
+  return backoffDelay(
+    attempt,
+    {
+      baseMs: o.backoffBaseMs ?? COPY_BACKOFF.baseMs,
+      maxMs: o.backoffMaxMs ?? COPY_BACKOFF.maxMs,
+      maxRetryAfterMs: COPY_BACKOFF.maxRetryAfterMs,
+    },
+    retryAfterMs,
   );
 }
 

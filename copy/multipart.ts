@@ -8,6 +8,7 @@ import {
 } from '../schemas/errors.js';
 import type { MultipartUpload, WriteReceipt } from './destinations/destination.js';
 import type { FileSource, OpenedBody } from './sources/file-source.js';
+import { sleep } from './backoff.js';
 
 export type PartSettings = {
   /** Files larger than this are copied in parts. */
@@ -35,8 +36,6 @@ export type CopyInPartsOptions = {
 
 /** S3 allows at most this many parts in one upload. */
 const MAX_PARTS = 10_000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Copies one large file into a multipart upload without ever holding more than a few parts in

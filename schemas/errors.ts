@@ -17,21 +17,32 @@ export const ErrorCode = {
   Script: 'E_SCRIPT',
   LambdaInvoke: 'E_LAMBDA_INVOKE',
   LambdaFunction: 'E_LAMBDA_FUNCTION',
+  /** A copy stopped by its caller's signal (a deadline, a shutdown) before it finished. */
+  Aborted: 'E_ABORTED',
+  /** A file whose batch was dead-lettered: it failed because its entry could not be delivered. */
+  DeadLetter: 'E_DEAD_LETTER',
+  /** A failure that is not one of colony's errors (a bug, or a library's own error). */
+  Unknown: 'E_UNKNOWN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+/** Every code, for schemas: a failed file's `code` is one of these and nothing else. */
+export const ERROR_CODES = Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]];
 
 export class ColonyError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /** How long the other side asked us to wait before trying again (Retry-After), if it said. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; retryable?: boolean },
+    options?: { cause?: unknown; retryable?: boolean; retryAfterMs?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options?.retryable ?? false;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -78,8 +89,12 @@ export class UnsafeUriError extends ColonyError {
 
 /** Network error, 5xx, 429, timeout, reset: worth another attempt. */
 export class SourceTransientError extends ColonyError {
-  constructor(message: string, cause?: unknown) {
-    super(ErrorCode.SourceTransient, message, { cause, retryable: true });
+  constructor(message: string, cause?: unknown, retryAfterMs?: number) {
+    super(ErrorCode.SourceTransient, message, {
+      cause,
+      retryable: true,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
   }
 }
 

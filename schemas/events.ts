@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
 
 /**
  * Every stream entry, as the single source of its type. An entry is stored as the stream fields
@@ -111,7 +112,7 @@ export const FileOutcome = z.discriminatedUnion('status', [
     ...outcomeCommon,
     status: z.literal('failed'),
     reason: z.string().max(2000),
-    code: z.string(),
+    code: z.enum(ERROR_CODES),
   }),
 ]);
 export type FileOutcome = z.infer<typeof FileOutcome>;

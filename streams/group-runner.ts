@@ -2,6 +2,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { StreamEvent, StreamName } from '../schemas/events.js';
 import { describeError } from '../schemas/errors.js';
+import { LOOP_BACKOFF, backoffDelay, sleep } from '../copy/backoff.js';
 import { decodeEntry, fieldsToRecord } from './codec.js';
 import { deadLetter } from './dead-letter.js';
 import type { Keys } from './keys.js';
@@ -61,8 +62,6 @@ export type GroupRunnerOptions<S extends StreamName> = {
   /** Runs before an entry is dead-lettered for too many deliveries; must be idempotent. */
   beforeDeadLetter?(delivery: Delivery<StreamEvent<S>>, reason: string): Promise<void>;
 };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * Runs one consumer of one consumer group on one stream shard: creates the group if missing,
@@ -132,7 +131,7 @@ export class GroupRunner<S extends StreamName> {
           this.o.logger.warn(`${this.o.group} on ${this.key}: ${message}; retrying`);
         }
         await Promise.race([
-          sleep(Math.min(50 * 2 ** Math.min(this.errorStreak, 6), 2000)),
+          sleep(backoffDelay(this.errorStreak, LOOP_BACKOFF), undefined, { unref: true }),
           this.stopSignal,
         ]);
       }
@@ -318,7 +317,9 @@ export class GroupRunner<S extends StreamName> {
     this.stopping = true;
     this.wakeOnStop();
     await this.loop;
-    const deadline = sleep(this.o.stopTimeoutMs ?? 10_000).then(() => 'timeout' as const);
+    const deadline = sleep(this.o.stopTimeoutMs ?? 10_000, undefined, { unref: true }).then(
+      () => 'timeout' as const,
+    );
     while (this.inFlight.size > 0) {
       if ((await Promise.race([Promise.race(this.inFlight), deadline])) === 'timeout') break;
     }

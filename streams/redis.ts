@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnavailableError, describeError } from '../schemas/errors.js';
+import { RECONNECT_BACKOFF, backoffDelay } from '../copy/backoff.js';
 import { defineScripts, type ColonyRedis } from './scripts.js';
 
 export type { ColonyRedis };
@@ -20,7 +21,7 @@ const base = (url: string): RedisOptions => ({
   // Commands wait for the connection to come back rather than failing: a stage rides out a
   // Redis restart and carries on where it was.
   maxRetriesPerRequest: null,
-  retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+  retryStrategy: (times) => backoffDelay(times, RECONNECT_BACKOFF),
   tls: url.startsWith('rediss:') ? {} : undefined,
 });
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ClassOutcome, FileResults } from '../../schemas/events.js';
 import { describeError } from '../../schemas/errors.js';
+import { LOOP_BACKOFF, backoffDelay, sleep } from '../../copy/backoff.js';
 import type { StreamArchive } from '../../streams/archive.js';
 import { decodeEntry } from '../../streams/codec.js';
 import type { Keys } from '../../streams/keys.js';
@@ -297,7 +298,7 @@ export async function runReportConsumer(o: ReportConsumerOptions): Promise<Repor
     } catch (err) {
       // A Redis restart or a dropped connection: wait and read again; a removed group is final.
       if (describeError(err).includes('NOGROUP') || ++errors > 100) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** Math.min(errors, 6))));
+      await sleep(backoffDelay(errors, LOOP_BACKOFF));
       continue;
     }
     if (entries.length === 0) continue;

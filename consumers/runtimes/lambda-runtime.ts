@@ -8,7 +8,7 @@ import {
   MAX_FILES_PER_INVOCATION,
   type CopyInvocationInput,
 } from '../../schemas/lambda.js';
-import { ABORTED_CODE } from '../../copy/copy-file.js';
+import { COPY_BACKOFF, backoffDelay, retryAfterOf, sleep } from '../../copy/backoff.js';
 import { errorName, statusOf } from '../../copy/s3-errors.js';
 import { regionFromDefaultChain } from '../../copy/s3-client.js';
 import { Limiter } from '../../copy/limiter.js';
@@ -63,8 +63,6 @@ export class LambdaInvokeError extends ColonyError {
     });
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The Lambda runtime: each batch is copied by the function COLONY_LAMBDA_FUNCTION names, in
@@ -163,7 +161,7 @@ export class LambdaRuntime implements TransferRuntime {
       if (files.length === 1) {
         throw new LambdaInvokeError(
           `file ${files[0]!.key}: an invocation payload of ${size} bytes is over the limit of ${this.payloadLimit}`,
-          'E_LAMBDA_INVOKE',
+          ErrorCode.LambdaInvoke,
           false,
         );
       }
@@ -180,7 +178,7 @@ export class LambdaRuntime implements TransferRuntime {
       if (timeout < MIN_INVOCATION_MS) {
         throw new LambdaInvokeError(
           `${this.functionName}: out of time for ${pending.length} file(s) of the batch (COLONY_VISIBILITY_TIMEOUT_MS)`,
-          'E_LAMBDA_INVOKE',
+          ErrorCode.LambdaInvoke,
           true,
         );
       }
@@ -204,7 +202,7 @@ export class LambdaRuntime implements TransferRuntime {
         if (!isRetryable(err) || attempts >= (this.options.maxAttempts ?? 8)) {
           throw new LambdaInvokeError(
             `invoke ${this.functionName} failed after ${attempts} tries: ${describeInvokeError(err)}`,
-            'E_LAMBDA_INVOKE',
+            ErrorCode.LambdaInvoke,
             isRetryable(err),
             { cause: err },
           );
@@ -212,7 +210,7 @@ export class LambdaRuntime implements TransferRuntime {
         this.options.logger?.warn(
           `invoke ${this.functionName}: ${describeInvokeError(err)}; retrying`,
         );
-        await sleep(this.backoff(attempts));
+        await sleep(this.backoff(attempts, retryAfterOf(err)));
         continue;
       }
       const verdict = this.read(answer.value, pending);
@@ -221,7 +219,7 @@ export class LambdaRuntime implements TransferRuntime {
         if (functionErrors >= (this.options.maxFunctionErrors ?? 3)) {
           throw new LambdaInvokeError(
             `${this.functionName} failed ${functionErrors} times: ${verdict.reason}`,
-            'E_LAMBDA_FUNCTION',
+            ErrorCode.LambdaFunction,
             true,
           );
         }
@@ -232,7 +230,7 @@ export class LambdaRuntime implements TransferRuntime {
       // Files the function stopped for lack of time are sent again while this batch has time.
       const unfinished = new Set<number>();
       for (const o of verdict.results) {
-        if (o.status === 'failed' && o.code === ABORTED_CODE) unfinished.add(o.ordinal);
+        if (o.status === 'failed' && o.code === ErrorCode.Aborted) unfinished.add(o.ordinal);
         else outcomes.set(o.ordinal, o);
       }
       pending = pending.filter((f) => unfinished.has(f.ordinal));
@@ -334,12 +332,16 @@ export class LambdaRuntime implements TransferRuntime {
     return { ok: true, results: parsed.data.results };
   }
 
-  private backoff(attempt: number): number {
-    const cap = Math.min(
-      this.options.backoffMaxMs ?? 5000,
-      (this.options.backoffBaseMs ?? 200) * 2 ** (attempt - 1),
+  private backoff(attempt: number, retryAfterMs?: number): number {
+    return backoffDelay(
+      attempt,
+      {
+        baseMs: this.options.backoffBaseMs ?? COPY_BACKOFF.baseMs,
+        maxMs: this.options.backoffMaxMs ?? COPY_BACKOFF.maxMs,
+        maxRetryAfterMs: COPY_BACKOFF.maxRetryAfterMs,
+      },
+      retryAfterMs,
     );
-    return Math.random() * cap;
   }
 }
 

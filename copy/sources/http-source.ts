@@ -7,6 +7,7 @@ import {
   SourceTransientError,
   UnsafeUriError,
 } from '../../schemas/errors.js';
+import { parseRetryAfter } from '../backoff.js';
 import {
   parseContentRange,
   quoteEtag,
@@ -179,7 +180,8 @@ export class HttpSource implements FileSource {
       const location = REDIRECT_STATUSES.has(status)
         ? headerValue(response.headers.location)
         : undefined;
-      if (location === undefined) throw statusError(status, current);
+      if (location === undefined)
+        throw statusError(status, current, headerValue(response.headers['retry-after']));
       if (hop >= this.maxRedirects) {
         throw new SourcePermanentError(
           `GET ${safeUrl(current)}: more than ${this.maxRedirects} redirects`,
@@ -231,7 +233,6 @@ function guardBody(body: Readable, url: URL, signal: AbortSignal | undefined): R
   return out;
 }
 
-/** 408, 429 and 5xx may pass; 400, 403, 404, 410 and the rest will answer the same again. */
 /**
  * Drops a body we no longer want. undici's body.destroy() without an error still emits an
  * 'error' (RequestAbortedError), which would be uncaught without a listener.
@@ -241,9 +242,14 @@ function discard(body: Readable): void {
   body.destroy();
 }
 
-function statusError(status: number, url: URL): ColonyError {
+/**
+ * 408, 429 and 5xx may pass (after the Retry-After the origin asked for, if any); 400, 403, 404,
+ * 410 and the rest will answer the same again.
+ */
+function statusError(status: number, url: URL, retryAfter?: string): ColonyError {
   const message = `GET ${safeUrl(url)}: HTTP ${status}`;
-  if (status === 408 || status === 429 || status >= 500) return new SourceTransientError(message);
+  if (status === 408 || status === 429 || status >= 500)
+    return new SourceTransientError(message, undefined, parseRetryAfter(retryAfter));
   return new SourcePermanentError(status >= 400 ? message : `${message} (unexpected status)`);
 }
 

@@ -36,7 +36,7 @@ function failed(ordinal: number): FileOutcome {
     attempts: 3,
     status: 'failed',
     reason: 'HTTP 404',
-    code: 'E',
+    code: 'E_SOURCE_PERMANENT',
   };
 }
 
