@@ -1,21 +1,10 @@
 import type { ClassState } from '../schemas/class-state.js';
+import type { ClassReport } from '../schemas/cli-output.js';
 import type { Failure } from '../schemas/events.js';
 
-/** One class in the `colony transfer --json` report (SPEC section 5). */
-export type ClassReport = {
-  classId: string;
-  manifestUrl: string;
-  status: 'transferred' | 'failed';
-  files: number;
-  copied: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-  retries: number;
-  durationMs: number;
-  failures: Failure[];
-};
+export type { ClassReport };
 
+/** A class's line in the `colony transfer --json` report, from its state and its failures. */
 export function classReport(state: ClassState, failures: Failure[]): ClassReport {
   return {
     classId: state.classId,

@@ -1,3 +1,4 @@
+import type { ArchiveChunk } from '../schemas/cli-output.js';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -21,7 +22,7 @@ export const ArchivedEntry = z.object({
 export type ArchivedEntry = z.infer<typeof ArchivedEntry>;
 
 /** One archive object: a gzip NDJSON run of consecutive entries of one stream shard. */
-export type ArchiveChunk = { key: string; firstId: string; lastId: string; size: number };
+export type { ArchiveChunk };
 
 const CHUNK_NAME = /^(\d+-\d+)-(\d+-\d+)\.ndjson\.gz$/;
 

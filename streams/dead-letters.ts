@@ -1,12 +1,12 @@
-import { STREAM_NAMES, type DeadLetter, type StreamName } from '../schemas/events.js';
+import type { StoredDeadLetter } from '../schemas/cli-output.js';
+import { STREAM_NAMES, type StreamName } from '../schemas/events.js';
 import { describeError } from '../schemas/errors.js';
 import { decodeEntry, fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
 import { compareIds } from './stream-ids.js';
 import type { ColonyRedis } from './scripts.js';
 
-/** A dead letter as stored: where it is, and what it says (or why it cannot be read). */
-export type StoredDeadLetter = { id: string; key: string; letter?: DeadLetter; error?: string };
+export type { StoredDeadLetter };
 
 /** Dead letters over every shard of `dead`, oldest first, at most `limit`. */
 export async function listDeadLetters(

@@ -1,7 +1,8 @@
+import type { GroupPosition, ShardTrim } from '../schemas/cli-output.js';
 import type { Redis } from 'ioredis';
 import type { StreamName } from '../schemas/events.js';
 import { ScriptError } from '../schemas/errors.js';
-import type { ArchiveChunk, ArchivedEntry, StreamArchive } from './archive.js';
+import type { ArchivedEntry, StreamArchive } from './archive.js';
 import { fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
 import type { RawEntry } from './reclaim.js';
@@ -9,37 +10,7 @@ import { groupsOf } from './replay.js';
 import { compareIds, nextId } from './stream-ids.js';
 import { trimAcked1 } from './scripts/trim-acked-1.js';
 
-/** What a group still needs of a stream shard. */
-export type GroupPosition = {
-  group: string;
-  lastDeliveredId: string;
-  pending: number;
-  /** The first entry the group has not acknowledged: the entry after its last-delivered-id, or
-   * its oldest pending entry when that is older. */
-  firstNeededId: string;
-};
-
-/** What the trim of one stream shard did (or, in a dry run, would do). */
-export type ShardTrim = {
-  stream: StreamName;
-  shard: number;
-  key: string;
-  /** Entries in the shard before the trim. */
-  length: number;
-  groups: GroupPosition[];
-  /** Entries before this ID were acknowledged by every group; undefined when nothing may go. */
-  safeMinId?: string;
-  /** The group whose position set the safe minimum: the slowest reader. */
-  heldBy?: string;
-  /** Why nothing may be trimmed, when that is so. */
-  note?: string;
-  /** Entries trimmed (in a dry run: that would be). */
-  trimmed: number;
-  archived: ArchiveChunk[];
-  /** MEMORY USAGE of the shard before and after, in bytes. */
-  memoryBefore: number;
-  memoryAfter: number;
-};
+export type { GroupPosition, ShardTrim };
 
 export type TrimOptions = {
   redis: Redis;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { Config } from '../../schemas/config.js';
 import { DlqOptions } from '../../schemas/cli.js';
+import { DlqListDocument, jsonDocument } from '../../schemas/cli-output.js';
 import { UsageError } from '../../schemas/errors.js';
 import {
   listDeadLetters,
@@ -92,7 +93,7 @@ async function runDlq(action: Action, ids: string[], raw: RawOptions, config: Co
     if (ids.length) letters = letters.filter((l) => ids.includes(l.id));
     if (action === 'list') {
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ deadLetters: letters }, null, 2) + '\n');
+        process.stdout.write(jsonDocument(DlqListDocument, { deadLetters: letters }) + '\n');
       } else if (letters.length === 0) {
         if (!raw.quiet) process.stdout.write('no dead letters\n');
       } else {

@@ -2,6 +2,7 @@ import type { Destination } from '../../copy/destinations/destination.js';
 import { openDestination } from '../../copy/destinations/open-destination.js';
 import { Command } from 'commander';
 import { ReconcileOptions } from '../../schemas/cli.js';
+import { jsonDocument, ReconcileDocument } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import {
   isClean,
@@ -101,7 +102,8 @@ async function runReconcile(classIds: string[], raw: RawOptions, config: Config)
         );
       results = await waitForRepairs(deps, results, { timeoutMs: opts.wait * 1000 });
     }
-    if (opts.json) process.stdout.write(JSON.stringify({ classes: results }, null, 2) + '\n');
+    if (opts.json)
+      process.stdout.write(jsonDocument(ReconcileDocument, { classes: results }) + '\n');
     else
       process.stdout.write(
         formatReconcile(results, opts.repair, opts.wait !== undefined, say) + '\n',

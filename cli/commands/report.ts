@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ReportOptions } from '../../schemas/cli.js';
+import { jsonDocument, ReportDocument } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import {
   runReportConsumer,
@@ -139,11 +140,12 @@ function render(format: 'md' | 'json' | 'csv', report: TransferReport, group: st
   const classes = report.classes();
   const overall = report.overall(classes);
   if (format === 'json')
-    return JSON.stringify(
-      { generatedAt: new Date().toISOString(), group, classes, overall },
-      null,
-      2,
-    );
+    return jsonDocument(ReportDocument, {
+      generatedAt: new Date().toISOString(),
+      group,
+      classes,
+      overall,
+    });
   return format === 'csv' ? formatCsv(classes, overall) : formatMarkdown(classes, overall);
 }
 

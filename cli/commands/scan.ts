@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ScanOptions } from '../../schemas/cli.js';
+import { jsonDocument, ScanDocument } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import { discoverMasters } from '../../consumers/requests/discovery.js';
 import { classIdFor } from '../../consumers/requests/ingest.js';
@@ -94,11 +95,12 @@ async function runScan(raw: RawOptions, config: Config): Promise<number> {
     const summary = scanSummary(items);
     if (opts.json)
       process.stdout.write(
-        JSON.stringify(
-          { catalog: opts.catalog ?? opts.discover, dest: opts.dest, summary, items },
-          null,
-          2,
-        ) + '\n',
+        jsonDocument(ScanDocument, {
+          catalog: opts.catalog ?? opts.discover!,
+          dest: opts.dest,
+          summary,
+          items,
+        }) + '\n',
       );
     else process.stdout.write(formatScan(raw.quiet ? [] : items, summary) + '\n');
     const conflicts = items.filter((i) => i.reason?.startsWith('another version')).length;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { StatusOptions } from '../../schemas/cli.js';
+import { jsonDocument, StatusDocument, type GroupStatus } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import { STAGE_NAMES, STAGE_STREAMS } from '../../consumers/stages.js';
 import { ClassStore } from '../../streams/class-store.js';
@@ -30,15 +31,6 @@ Exit status: 0, or 1 when the class named is not known.`,
       runWith((config) => runStatus(classId, raw, config)),
     );
 }
-
-type GroupStatus = {
-  stage: string;
-  stream: string;
-  group: string;
-  consumers: string[];
-  pending: number;
-  lag: number | null;
-};
 
 async function runStatus(
   classId: string | undefined,
@@ -78,7 +70,11 @@ async function runStatus(
     const dead = await Promise.all(keys.allShards('dead').map((k) => redis.xlen(k)));
     if (opts.json) {
       process.stdout.write(
-        JSON.stringify({ classes, groups, dead: dead.reduce((a, b) => a + b, 0) }, null, 2) + '\n',
+        jsonDocument(StatusDocument, {
+          classes,
+          groups,
+          dead: dead.reduce((a, b) => a + b, 0),
+        }) + '\n',
       );
       return opts.classId && classes.length === 0 ? 1 : 0;
     }
@@ -95,7 +91,7 @@ async function runStatus(
     out.push('groups:');
     for (const g of groups) {
       out.push(
-        `  ${g.stage.padEnd(10)} ${g.stream}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`,
+        `  ${(g.stage ?? g.group).padEnd(10)} ${g.stream}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`,
       );
       for (const c of g.consumers) out.push(`      ${c}`);
     }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ClassState, isFinished } from '../../schemas/class-state.js';
 import { TransferOptions } from '../../schemas/cli.js';
+import { jsonDocument, TransferDocument } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
@@ -113,7 +114,8 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     for (const s of states as ClassState[])
       reports.push(classReport(s, s.failed ? await classes.failures(s.classId) : []));
     process.stderr.write(formatSummary(reports) + '\n');
-    if (opts.json) process.stdout.write(JSON.stringify({ classes: reports }, null, 2) + '\n');
+    if (opts.json)
+      process.stdout.write(jsonDocument(TransferDocument, { classes: reports }) + '\n');
     return reports.every((r) => r.status === 'transferred' && r.copied + r.skipped === r.files)
       ? 0
       : 1;

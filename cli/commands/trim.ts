@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { TrimOptions } from '../../schemas/cli.js';
+import { jsonDocument, TrimDocument } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import { STREAM_NAMES } from '../../schemas/events.js';
 import { UsageError } from '../../schemas/errors.js';
@@ -68,8 +69,12 @@ async function runTrim(raw: RawOptions, config: Config): Promise<number> {
     const trimmed = shards.reduce((a, s) => a + s.trimmed, 0);
     if (opts.json)
       process.stdout.write(
-        JSON.stringify({ dryRun: opts.dryRun, trimmed, memorySavedBytes: saved, shards }, null, 2) +
-          '\n',
+        jsonDocument(TrimDocument, {
+          dryRun: opts.dryRun,
+          trimmed,
+          memorySavedBytes: saved,
+          shards,
+        }) + '\n',
       );
     else
       process.stdout.write(

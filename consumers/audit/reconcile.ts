@@ -1,3 +1,4 @@
+import type { ClassReconcile, FileProblem } from '../../schemas/cli-output.js';
 import type { Destination } from '../../copy/destinations/destination.js';
 import type { ClassState } from '../../schemas/class-state.js';
 import {
@@ -27,37 +28,7 @@ export type ReconcileDeps = {
   batchSize: number;
 };
 
-/** A file of a class that is not at its destination as the audit log says it should be. */
-export type FileProblem = {
-  ordinal: number;
-  key: string;
-  problem: 'missing' | 'size';
-  /** What the results stream last said of the file. */
-  outcome: FileOutcome['status'] | 'none';
-  expectedBytes?: number;
-  actualBytes?: number;
-  reason?: string;
-};
-
-/** The reconciliation of one class. */
-export type ClassReconcile = {
-  classId: string;
-  run: number;
-  status: string;
-  dest: string;
-  /** Files of the class run according to its jobs entries. */
-  files: number;
-  present: number;
-  problems: FileProblem[];
-  /** Files not at the destination and without a result yet: the class is still transferring. */
-  pending: number;
-  /** Files the class counts that have no jobs entry in the log (trimmed without an archive, or
-   * a crawl that failed): they cannot be checked or repaired from the log. */
-  unlogged: number;
-  /** Files re-enqueued by a repair. */
-  repaired: number;
-  error?: string;
-};
+export type { ClassReconcile, FileProblem };
 
 type Tracked = {
   state: ClassState;

@@ -1,3 +1,4 @@
+import type { ClassTransferReport, OverallReport } from '../../schemas/cli-output.js';
 import type { Redis } from 'ioredis';
 import type { ClassOutcome, FileResults } from '../../schemas/events.js';
 import { describeError } from '../../schemas/errors.js';
@@ -9,35 +10,7 @@ import { lastEntryId, readGroup, type GroupEntry } from '../../streams/replay.js
 import { compareIds, idTime } from '../../streams/stream-ids.js';
 import type { ColonyRedis } from '../../streams/redis.js';
 
-/** The transfer report of one class, from the results and outcomes streams alone. */
-export type ClassTransferReport = {
-  classId: string;
-  run: number;
-  status: 'transferred' | 'failed' | 'in progress';
-  manifestUrl?: string;
-  /** Files of the class: from its outcome once it has one, else the files seen so far. */
-  files: number;
-  copied: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-  /** Copy attempts beyond the first, over every file counted (as the aggregator counts). */
-  retries: number;
-  startedAt: number;
-  finishedAt?: number;
-  durationMs: number;
-  bytesPerSecond: number;
-};
-
-export type OverallReport = Omit<
-  ClassTransferReport,
-  'classId' | 'run' | 'status' | 'manifestUrl' | 'finishedAt'
-> & {
-  classes: number;
-  transferred: number;
-  failedClasses: number;
-  inProgress: number;
-};
+export type { ClassTransferReport, OverallReport };
 
 const COPIED = 1;
 const SKIPPED = 2;

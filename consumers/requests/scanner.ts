@@ -1,9 +1,10 @@
+import type { ScanItem, ScanSummary } from '../../schemas/cli-output.js';
 import { readFile } from 'node:fs/promises';
 import { ClassCompletedBody } from '../../schemas/webhook.js';
 import { UsageError, describeError } from '../../schemas/errors.js';
 import type { ClassStore } from '../../streams/class-store.js';
 import type { EventPublisher } from '../../streams/publisher.js';
-import { requestClass, type RequestReceipt } from './ingest.js';
+import { requestClass } from './ingest.js';
 
 /** Largest catalog read, file or URL: a catalog of 2,000 classes is a few hundred KB. */
 export const MAX_CATALOG_BYTES = 256 * 1024 * 1024;
@@ -14,18 +15,7 @@ export class CatalogError extends UsageError {}
 /** One record of a catalog, numbered from 1: the array index, or the line of NDJSON. */
 export type CatalogRecord = { number: number; value: unknown } | { number: number; error: string };
 
-/** What the scan did with one record. */
-export type ScanItem = {
-  record: number;
-  classId?: string;
-  /** enqueued: a new run was queued; known: this class and version were requested before;
-   * skipped: not enqueued, for `reason`. */
-  action: 'enqueued' | 'known' | 'skipped';
-  reason?: string;
-  eventId?: string;
-  /** For a known class: still on its way (`pending`) or done (`finished`). */
-  state?: RequestReceipt['state'];
-};
+export type { ScanItem, ScanSummary };
 
 /** Reads a catalog from a file path or an http(s) URL, at most MAX_CATALOG_BYTES. */
 export async function readCatalog(source: string, timeoutMs = 30_000): Promise<string> {
@@ -172,13 +162,7 @@ export async function scanCatalog(
 }
 
 /** Counts of a scan, for the summary line and `--json`. */
-export function scanSummary(items: readonly ScanItem[]): {
-  records: number;
-  enqueued: number;
-  known: number;
-  skipped: number;
-  invalid: number;
-} {
+export function scanSummary(items: readonly ScanItem[]): ScanSummary {
   const count = (a: ScanItem['action']) => items.filter((i) => i.action === a).length;
   const invalid = items.filter((i) => i.reason?.startsWith('invalid record')).length;
   return {

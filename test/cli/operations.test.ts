@@ -9,6 +9,16 @@ import { startSampleOrigin, type SampleOrigin } from '../../cli/sample-origin.js
 import { collect, runColony, spawnColony } from '../helpers/cli.js';
 import { HLS_ROOT, expectedFixtures } from '../helpers/fixtures.js';
 import { TEST_REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/redis.js';
+import {
+  DlqListDocument,
+  ReconcileDocument,
+  ReplayGroupDocument,
+  ReplayLine,
+  ReportDocument,
+  ScanDocument,
+  StatusDocument,
+  TrimDocument,
+} from '../../schemas/cli-output.js';
 
 const fixtures = expectedFixtures();
 let origin: SampleOrigin;
@@ -83,7 +93,7 @@ describe('operations from the command line', () => {
     assert.match(first.stdout, /skipped {3}record 5: no-manifest: invalid record: manifestUrl/);
     assert.match(first.stdout, /skipped {3}record 6: \(no class id\): invalid record: not JSON/);
     assert.match(first.stdout, /6 records: 2 enqueued, 0 already known, 4 skipped \(2 invalid\)/);
-    const summary = (JSON.parse(second.stdout) as { summary: Record<string, number> }).summary;
+    const summary = ScanDocument.parse(JSON.parse(second.stdout)).summary;
     assert.deepEqual(summary, { records: 6, enqueued: 0, known: 2, skipped: 4, invalid: 2 });
     assert.equal(await redis.xlen(`${prefix}:classes:{0}`), 2);
   });
@@ -97,10 +107,7 @@ describe('operations from the command line', () => {
     // report: a temporary group at 0 sees the whole history, and is gone after.
     const report = await runColony(['report', '--format', 'json'], env());
     assert.equal(report.code, 0, report.stderr);
-    const r = JSON.parse(report.stdout) as {
-      classes: { classId: string; files: number; copied: number }[];
-      overall: { transferred: number };
-    };
+    const r = ReportDocument.parse(JSON.parse(report.stdout));
     assert.equal(r.overall.transferred, 2);
     assert.equal(
       r.classes.find((c) => c.classId === ids[0])!.copied,
@@ -116,6 +123,22 @@ describe('operations from the command line', () => {
 
     // reconcile: clean, then a deleted file is found (exit 1) and repaired (exit 0).
     assert.equal((await runColony(['reconcile'], env())).code, 0);
+    const clean = ReconcileDocument.parse(
+      JSON.parse((await runColony(['reconcile', '--json'], env())).stdout),
+    );
+    assert.deepEqual(clean.classes.map((c) => c.classId).sort(), [...ids].sort());
+    const status = StatusDocument.parse(
+      JSON.parse((await runColony(['status', '--json'], env())).stdout),
+    );
+    assert.deepEqual(
+      status.classes.map((c) => [c.classId, c.status]).sort(),
+      ids.map((id) => [id, 'transferred']).sort(),
+    );
+    assert.equal(
+      DlqListDocument.parse(JSON.parse((await runColony(['dlq', 'list', '--json'], env())).stdout))
+        .deadLetters.length,
+      0,
+    );
     const victim = fixtures['ts-multivariant']!.files.find((f) => f.endsWith('.ts'))!;
     await unlink(join(out, 'lib', 'hls', victim));
     const broken = await runColony(['reconcile', ids[0]], env());
@@ -143,11 +166,7 @@ describe('operations from the command line', () => {
     const before = await runColony(['replay', '--stream', 'jobs', '--no-archive'], env());
     const trim = await runColony(['trim', '--archive', '--json'], env());
     assert.equal(trim.code, 0, trim.stderr);
-    const t = JSON.parse(trim.stdout) as {
-      trimmed: number;
-      memorySavedBytes: number;
-      shards: { key: string; trimmed: number; note?: string }[];
-    };
+    const t = TrimDocument.parse(JSON.parse(trim.stdout));
     assert.ok(t.shards.find((s) => s.key === `${prefix}:jobs:{0}`)!.trimmed > 0);
     assert.match(
       t.shards.find((s) => s.key === `${prefix}:outcomes:{0}`)!.note ?? '',
@@ -158,12 +177,12 @@ describe('operations from the command line', () => {
       s
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l) as { id: string; source: string; entry?: unknown });
+        .map((l) => ReplayLine.parse(JSON.parse(l)));
     assert.deepEqual(
       lines(after.stdout).map((l) => l.id),
       lines(before.stdout).map((l) => l.id),
     );
-    assert.ok(lines(after.stdout).every((l) => l.entry !== undefined));
+    assert.ok(lines(after.stdout).every((l) => 'entry' in l));
     assert.ok(lines(after.stdout).some((l) => l.source === 'archive'));
     assert.equal((await runColony(['reconcile'], env())).code, 0, 'reconcile through the archive');
 
@@ -174,9 +193,7 @@ describe('operations from the command line', () => {
     );
     assert.equal(attach.code, 0, attach.stderr);
     assert.deepEqual(
-      (JSON.parse(attach.stdout) as { shards: { lastDeliveredId: string }[] }).shards.map(
-        (s) => s.lastDeliveredId,
-      ),
+      ReplayGroupDocument.parse(JSON.parse(attach.stdout)).shards.map((s) => s.lastDeliveredId),
       ['0'],
     );
     const bad = await runColony(['replay', '--stream', 'jobs', '--from', 'last tuesday'], env());

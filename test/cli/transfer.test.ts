@@ -11,20 +11,10 @@ import { collect, runColony, spawnColony } from '../helpers/cli.js';
 import { HLS_ROOT, expectedFixtures } from '../helpers/fixtures.js';
 import { TEST_REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/redis.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
+import { TransferDocument } from '../../schemas/cli-output.js';
 
-type Report = {
-  classes: {
-    classId: string;
-    manifestUrl: string;
-    status: string;
-    files: number;
-    copied: number;
-    skipped: number;
-    failed: number;
-    bytes: number;
-    failures: { path: string; reason: string }[];
-  }[];
-};
+/** The report on stdout, read with the schema the command builds it with. */
+const report = (stdout: string) => TransferDocument.parse(JSON.parse(stdout));
 
 const fixtures = expectedFixtures();
 const prefixes: string[] = [];
@@ -67,10 +57,10 @@ describe('colony transfer end to end', () => {
 
     // Assess
     assert.equal(run.code, 0, run.stderr);
-    const report = JSON.parse(run.stdout) as Report;
-    assert.equal(report.classes.length, manifests.length);
+    const doc = report(run.stdout);
+    assert.equal(doc.classes.length, manifests.length);
     for (const [name, f] of Object.entries(fixtures)) {
-      const c = report.classes.find((r) => r.manifestUrl.endsWith(`/hls/${f.manifest}`));
+      const c = doc.classes.find((r) => r.manifestUrl.endsWith(`/hls/${f.manifest}`));
       assert.ok(c, `no report for ${name}`);
       assert.equal(c.status, 'transferred', name);
       assert.equal(c.files, f.files.length, `${name}: files tracked`);
@@ -137,7 +127,7 @@ describe('colony transfer end to end', () => {
 
     // Assess
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(JSON.parse(second.stdout), JSON.parse(first.stdout));
+    assert.deepEqual(report(second.stdout), report(first.stdout));
     assert.equal(
       [...origin.requests.values()].reduce((a, b) => a + b, 0),
       fetchedBefore,
@@ -185,7 +175,7 @@ describe('colony transfer end to end', () => {
 
     // Assess
     assert.equal(run.code, 1);
-    const c = (JSON.parse(run.stdout) as Report).classes[0]!;
+    const c = report(run.stdout).classes[0]!;
     assert.equal(c.status, 'failed');
     assert.equal(c.files, 1 + 1 + 3);
     assert.equal(c.failed, 1);
@@ -237,7 +227,7 @@ describe('colony transfer resumes after kill -9', () => {
     // Assess
     assert.ok(doneAtKill < total, 'the first run was killed before it finished');
     assert.equal(second.code, 0, second.stderr);
-    const c = (JSON.parse(second.stdout) as Report).classes[0]!;
+    const c = report(second.stdout).classes[0]!;
     assert.equal(c.status, 'transferred');
     assert.equal(c.files, total);
     assert.equal(c.copied + c.skipped, total);
