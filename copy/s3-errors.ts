@@ -7,6 +7,9 @@ const RETRYABLE_CODES = new Set(
    ThrottlingException TooManyRequestsException XAmzContentSHA256Mismatch`.split(/\s+/),
 );
 
+// Errors without an HTTP status that no retry fixes: the SDK found no credentials to sign with.
+const PERMANENT_NAMES = new Set(['CredentialsProviderError']);
+
 /** An ETag without its quotes. */
 export function unquote(etag: string | undefined): string | undefined {
   return etag === undefined ? undefined : etag.replace(/^"|"$/g, '');
@@ -42,10 +45,9 @@ export function classifyS3Error(
   const name = errorName(err) ?? 'Error';
   const retryable =
     RETRYABLE_CODES.has(name) ||
-    status === undefined ||
-    status >= 500 ||
-    status === 429 ||
-    status === 408;
+    (status === undefined
+      ? !PERMANENT_NAMES.has(name)
+      : status >= 500 || status === 429 || status === 408);
   const detail = status === undefined ? name : `${name} (HTTP ${status})`;
   return new DestinationError(`${op} ${where} failed: ${detail}`, { cause: err, retryable });
 }

@@ -43,6 +43,28 @@ export type ClassReport = z.infer<typeof ClassReport>;
 export const TransferDocument = z.object({ classes: z.array(ClassReport) });
 export type TransferDocument = z.infer<typeof TransferDocument>;
 
+/** One class of `colony transfer --dry-run --json`: what a transfer would do with it. */
+export const DryRunClass = z.object({
+  classId: z.string(),
+  manifestUrl: z.string(),
+  dest: z.string(),
+  /** copy: the files listed would be copied; transferred: nothing to do; fail: the crawl fails. */
+  action: z.enum(['copy', 'transferred', 'fail']),
+  reason: z.string().optional(),
+  files: z.array(
+    z.object({
+      key: z.string(),
+      /** The source URL, query left out (it may hold a signature). */
+      url: z.string(),
+      kind: z.string(),
+    }),
+  ),
+});
+export type DryRunClass = z.infer<typeof DryRunClass>;
+
+export const DryRunDocument = z.object({ dryRun: z.literal(true), classes: z.array(DryRunClass) });
+export type DryRunDocument = z.infer<typeof DryRunDocument>;
+
 // ---- colony status --json -----------------------------------------------------------------
 
 /** A consumer group on one stream shard, as `colony status` shows it. */

@@ -38,6 +38,7 @@ export const TransferOptions = z.object({
   manifests: z.array(manifestUrl).min(1, 'name at least one manifest URL'),
   dest: DestUrl,
   json: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
   sourceBase: z.string().optional(),
   concurrency: positiveInt.optional(),
   quiet: z.boolean().default(false),

@@ -67,6 +67,7 @@ export async function runDemo(
         dest: `file://${out}`,
         sourceBase: 'hls',
         json: false,
+        dryRun: false,
         quiet: o.quiet,
         verbose: o.verbose,
       },

@@ -5,8 +5,13 @@ import { jsonDocument, TransferDocument } from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
 import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Keys } from '../../streams/keys.js';
 import { createLogger } from '../../streams/log.js';
-import { probeRedis } from '../../streams/redis.js';
+import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { dryRun } from '../dry-run.js';
+import { preflight } from '../preflight.js';
+import { onStopSignals } from '../signals.js';
 import { prose, requiredDest, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -30,6 +35,10 @@ unfinished classes and reports finished ones as they stand.`),
       's3://bucket/prefix, file:///abs/dir or a path (default COLONY_DEST); required',
     )
     .option('--json', 'print one JSON report on stdout')
+    .option(
+      '--dry-run',
+      'crawl each class and list what would be copied (<dest key> TAB <source URL> per file), copy nothing',
+    )
     .option('--source-base <path>', 'leading path of the source URLs to drop from destination keys')
     .option('--concurrency <n>', 'copies in flight (COLONY_CONCURRENCY, default 64)');
   verbosity(cmd, 'no progress line', 'stage logs on stderr');
@@ -55,6 +64,7 @@ export function transferOptions(
     manifests,
     dest: requiredDest(raw.dest as string | undefined, config, 'transfer'),
     json: raw.json ?? false,
+    dryRun: raw.dryRun ?? false,
     sourceBase: raw.sourceBase,
     concurrency: raw.concurrency,
     quiet: raw.quiet ?? false,
@@ -70,23 +80,64 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     dest: opts.dest,
   };
   await probeRedis(config.redisUrl);
+  const classes = [...new Map(opts.manifests.map((m) => [classIdFor(m, opts.dest), m]))].map(
+    ([classId, manifestUrl]) => ({ classId, manifestUrl }),
+  );
+  const before = await statesOf(
+    config,
+    classes.map((c) => c.classId),
+  );
+  const inputs = classes.map((c, i) => ({ ...c, state: before[i] }));
+  if (opts.dryRun)
+    return dryRun(inputs, {
+      dest: opts.dest,
+      sourceBase: opts.sourceBase,
+      json: opts.json,
+      config,
+    });
+  // Only classes with work left are checked: a class transferred already is reported as it
+  // stands, even when its origin is gone.
+  const todo = inputs.filter((c) => c.state?.status !== 'transferred');
+  await preflight({
+    manifests: todo.map((c) => c.manifestUrl),
+    dest: todo.length ? opts.dest : undefined,
+    config,
+  });
+
+  let interrupted = false;
+  const release = onStopSignals(() => {
+    interrupted = true;
+  });
+  try {
+    return await runStages(opts, config, classes, () => interrupted);
+  } finally {
+    release();
+  }
+}
+
+/** The classes' states before this run, read on a connection of its own. */
+async function statesOf(config: Config, ids: readonly string[]) {
+  const redis = await connectRedis(config.redisUrl, 'colony-transfer');
+  try {
+    const store = new ClassStore(redis, new Keys(config.prefix, config.shards));
+    return await Promise.all(ids.map((id) => store.get(id)));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function runStages(
+  opts: TransferOptions,
+  config: Config,
+  requested: readonly { classId: string; manifestUrl: string }[],
+  interrupted: () => boolean,
+): Promise<number> {
   const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
   const { classes, publisher } = host.deps;
-
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
   const progress = new Progress(process.stderr, !opts.quiet);
   try {
-    const ids: string[] = [];
-    for (const manifestUrl of opts.manifests) {
-      const classId = classIdFor(manifestUrl, opts.dest);
-      if (!ids.includes(classId)) ids.push(classId);
+    for (const { classId, manifestUrl } of requested) {
       // A class left queued by an earlier run is enqueued again at once: that run is over, and a
       // duplicate entry costs nothing.
       await requestClass(
@@ -98,13 +149,13 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     }
     let states: (ClassState | undefined)[] = [];
     for (;;) {
-      states = await Promise.all(ids.map((id) => classes.get(id)));
+      states = await Promise.all(requested.map((c) => classes.get(c.classId)));
       progress.update(states);
-      if (states.every((s) => s && isFinished(s)) || interrupted) break;
+      if (states.every((s) => s && isFinished(s)) || interrupted()) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     progress.end();
-    if (interrupted) {
+    if (interrupted()) {
       process.stderr.write(
         'interrupted: unfinished work is handed back; run the same command again to resume\n',
       );
@@ -121,8 +172,6 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
       : 1;
   } finally {
     progress.end();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await host.stop();
   }
 }

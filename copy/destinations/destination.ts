@@ -82,6 +82,8 @@ export interface Destination {
    * where put streams any size (file://): large files go through put there.
    */
   startMultipart?(key: string, options: MultipartOptions): Promise<MultipartUpload>;
+  /** Deletes the object at `key`; nothing happens when there is none. */
+  delete(key: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import {
   SizeMismatchError,
 } from '../../schemas/errors.js';
 import { joinDestKey } from './dest-key.js';
+import { makeDirs } from './make-dirs.js';
 import type {
   Destination,
   ListedObject,
@@ -69,7 +70,7 @@ export class FileDestination implements Destination {
     try {
       const target = this.pathFor(key);
       const dir = path.dirname(target);
-      await fsStep('create directory', dir, () => mkdir(dir, { recursive: true }));
+      await fsStep('create directory', dir, () => makeDirs(dir));
       temp = path.join(dir, `.${path.basename(target)}.${randomBytes(8).toString('hex')}.tmp`);
       const tempPath = temp;
       const file = await fsStep('create', tempPath, () => open(tempPath, 'wx'));
@@ -126,6 +127,14 @@ export class FileDestination implements Destination {
     const info = await this.head(key);
     if (!info) return undefined;
     return createReadStream(target);
+  }
+
+  /** Removes the file at `key`, if there is one. */
+  async delete(key: string): Promise<void> {
+    const target = this.pathFor(key);
+    await unlink(target).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw toDestinationError('delete', target, err);
+    });
   }
 
   async close(): Promise<void> {}

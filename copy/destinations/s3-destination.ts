@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -210,6 +211,16 @@ export class S3Destination implements Destination {
       return new S3MultipartUpload(this, objectKey, output.UploadId);
     } catch (err) {
       throw this.classify('CreateMultipartUpload', objectKey, err, undefined);
+    }
+  }
+
+  /** DeleteObject of `key` (S3 answers the same whether or not it existed). */
+  async delete(key: string): Promise<void> {
+    const objectKey = joinDestKey(this.prefix, key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    } catch (err) {
+      throw this.classify('DELETE', objectKey, err, undefined);
     }
   }
 

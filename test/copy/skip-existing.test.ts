@@ -11,6 +11,7 @@ function store(objects: Record<string, ObjectInfo & { body?: string }>) {
   const dest: Destination = {
     url: 's3://stub/prefix',
     put: () => Promise.reject(new Error('not used')),
+    delete: () => Promise.reject(new Error('not used')),
     async head(key) {
       calls.head.push(key);
       const o = objects[key];
