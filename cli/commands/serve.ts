@@ -1,13 +1,22 @@
 import { Command } from 'commander';
 import { ServeOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
-import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
+import { ColonyError, ErrorCode, describeError } from '../../schemas/errors.js';
+import { startStages, STAGE_NAMES, type StageHost } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
 import type { Logger } from '../../streams/log.js';
 import { prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { startServiceHttp, type ServiceHttp } from '../http-server.js';
+import { onStopSignals } from '../signals.js';
+
+/** A service that could not start: a port in use, an address it cannot bind. */
+class StartupError extends ColonyError {
+  constructor(message: string) {
+    super(ErrorCode.Config, message);
+  }
+}
 
 /** `colony serve`: its options and help, in one place. */
 export function serveCommand(): Command {
@@ -52,43 +61,75 @@ async function runServe(raw: RawOptions, config: Config): Promise<number> {
       : ((process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info');
   const logger = createLogger(level, 'colony');
   // Signals are taken from the start: a stop asked for while starting is honoured once started,
-  // instead of killing the process half way through its start.
+  // instead of killing the process half way through its start. A second signal exits at once.
   let stopAsked = false;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      stopAsked = true;
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+  let wake = (): void => {};
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const release = onStopSignals(() => {
+    stopAsked = true;
+    wake();
   });
-  await waitForRedis(config.redisUrl, logger, () => stopAsked);
-  if (stopAsked) return 0;
-  const host = await startStages({ config, stages: opts.stages, logger });
-  logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
-
-  let http: ServiceHttp | undefined;
-  if (opts.port !== undefined) {
-    if (!config.webhookSecret) {
-      logger.warn('COLONY_WEBHOOK_SECRET is not set: the webhook accepts unsigned requests');
+  try {
+    await waitForRedis(config.redisUrl, logger, () => stopAsked);
+    if (stopAsked) return 0;
+    const host = await startStages({ config, stages: opts.stages, logger });
+    logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
+    let http: ServiceHttp | undefined;
+    try {
+      if (opts.port !== undefined)
+        http = await listen(opts.port, host, opts.stages, config, logger);
+    } catch (err) {
+      // A port in use ends the service: its stages stop (handing back nothing, they just started).
+      await host.stop();
+      throw err;
     }
-    if (!config.dest) logger.warn('COLONY_DEST is not set: webhook classes cannot be enqueued');
+    await stopped;
+    logger.info('stopping: finishing or handing back held work');
+    await http?.close();
+    await host.stop();
+    logger.info('stopped');
+    return 0;
+  } finally {
+    release();
+  }
+}
+
+/** The webhook and health endpoints; a port that cannot be bound is one line. */
+async function listen(
+  port: number,
+  host: StageHost,
+  stages: readonly string[],
+  config: Config,
+  logger: Logger,
+): Promise<ServiceHttp> {
+  if (!config.webhookSecret) {
+    logger.warn('COLONY_WEBHOOK_SECRET is not set: the webhook accepts unsigned requests');
+  }
+  if (!config.dest) logger.warn('COLONY_DEST is not set: webhook classes cannot be enqueued');
+  const address = process.env.COLONY_HOST ?? '127.0.0.1';
+  let http: ServiceHttp;
+  try {
     http = await startServiceHttp({
-      port: opts.port,
-      host: process.env.COLONY_HOST ?? '127.0.0.1',
+      port,
+      host: address,
       redis: host.redis,
       deps: host.deps,
-      info: { consumer: host.consumer, stages: opts.stages },
+      info: { consumer: host.consumer, stages },
     });
-    logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the port is in use'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no such address here (COLONY_HOST)'
+            : describeError(err);
+    throw new StartupError(`cannot listen on ${address}:${port} (--port): ${why}`);
   }
-
-  await stopped;
-  logger.info('stopping: finishing or handing back held work');
-  await http?.close();
-  await host.stop();
-  logger.info('stopped');
-  return 0;
+  logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);
+  return http;
 }
 
 /** How long a starting service waits for Redis before giving up with the probe's message. */
