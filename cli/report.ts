@@ -1,6 +1,7 @@
 import type { ClassState } from '../schemas/class-state.js';
 import type { ClassReport } from '../schemas/cli-output.js';
 import type { Failure } from '../schemas/events.js';
+import { plural } from './command-kit.js';
 
 export type { ClassReport };
 
@@ -38,13 +39,13 @@ export function formatSummary(reports: readonly ClassReport[]): string {
   for (const r of reports) {
     const mark = r.status === 'transferred' ? 'ok  ' : 'FAIL';
     lines.push(
-      `${mark} ${r.classId}  ${r.files} files: ${r.copied} copied, ${r.skipped} skipped, ${r.failed} failed, ${formatBytes(r.bytes)}${r.retries ? `, ${r.retries} retries` : ''}`,
+      `${mark} ${r.classId}  ${plural(r.files, 'file')}: ${r.copied} copied, ${r.skipped} skipped, ${r.failed} failed, ${formatBytes(r.bytes)}${r.retries ? `, ${r.retries} retries` : ''}`,
     );
     for (const f of r.failures.slice(0, 50)) lines.push(`       failed ${f.path}: ${f.reason}`);
     if (r.failures.length > 50)
       lines.push(`       ... and ${r.failures.length - 50} more (see --json)`);
   }
   const ok = reports.filter((r) => r.status === 'transferred').length;
-  lines.push(`${ok} of ${reports.length} classes transferred completely`);
+  lines.push(`${ok} of ${plural(reports.length, 'class', 'classes')} transferred completely`);
   return lines.join('\n');
 }
