@@ -67,21 +67,38 @@ export type DryRunDocument = z.infer<typeof DryRunDocument>;
 
 // ---- colony status --json -----------------------------------------------------------------
 
+/** A consumer of a group, and whether its process is alive (its liveness key exists). */
+export const ConsumerStatus = z.object({
+  name: z.string(),
+  /** Entries delivered to it and not yet acknowledged. */
+  pending: count,
+  idleMs: count,
+  alive: z.boolean(),
+});
+export type ConsumerStatus = z.infer<typeof ConsumerStatus>;
+
 /** A consumer group on one stream shard, as `colony status` shows it. */
 export const GroupStatus = z.object({
+  /** The logical stream, and the key of its shard. */
+  stream: StreamNameSchema,
+  key: z.string(),
+  group: z.string(),
   /** The stage whose group this is, when it is one of the pipeline's. */
   stage: StageName.optional(),
-  stream: z.string(),
-  group: z.string(),
-  consumers: z.array(z.string()),
+  consumers: z.array(ConsumerStatus),
   pending: count,
   /** Entries not yet delivered to the group; null when Redis cannot tell. */
   lag: count.nullable(),
 });
 export type GroupStatus = z.infer<typeof GroupStatus>;
 
+/** A class with why it failed: its failed files (the first 100), when it has any. */
+export const StatusClass = ClassState.extend({ failures: z.array(Failure) });
+export type StatusClass = z.infer<typeof StatusClass>;
+
 export const StatusDocument = z.object({
-  classes: z.array(ClassState),
+  classes: z.array(StatusClass),
+  /** Every consumer group of every stream shard, the stages' and any other. */
   groups: z.array(GroupStatus),
   /** Dead letters over every shard. */
   dead: count,

@@ -53,10 +53,12 @@ export const ServeOptions = z.object({
 });
 export type ServeOptions = z.infer<typeof ServeOptions>;
 
-/** `colony status [classId] [--json]` */
+/** `colony status [classId] [--json] [--watch [seconds]]` */
 export const StatusOptions = z.object({
   classId: ClassId.optional(),
   json: z.boolean().default(false),
+  /** Seconds between redraws. */
+  watch: positiveInt.optional(),
 });
 export type StatusOptions = z.infer<typeof StatusOptions>;
 

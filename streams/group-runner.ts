@@ -326,6 +326,11 @@ export class GroupRunner<S extends StreamName> {
     if (this.held.size > 0) {
       await release(this.target, [...this.held], this.o.visibilityTimeoutMs).catch(() => {});
     }
+    // A consumer that stopped holding nothing leaves its group, so that `colony status` does not
+    // list it for ever; one still holding entries stays until another consumer takes them.
+    await this.o.redis
+      .deleteIdleConsumer(this.key, this.o.group, this.o.liveness.name)
+      .catch(() => {});
   }
 
   /** Whether this runner is idle: nothing in flight. */

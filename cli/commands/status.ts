@@ -1,14 +1,23 @@
 import { Command } from 'commander';
 import { StatusOptions } from '../../schemas/cli.js';
-import { jsonDocument, StatusDocument, type GroupStatus } from '../../schemas/cli-output.js';
+import {
+  jsonDocument,
+  StatusDocument,
+  type GroupStatus,
+  type StatusClass,
+} from '../../schemas/cli-output.js';
 import type { Config } from '../../schemas/config.js';
-import { STAGE_NAMES, STAGE_STREAMS } from '../../consumers/stages.js';
-import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
-import { prose, runWith, type RawOptions } from '../command-kit.js';
+import { connectRedis, probeRedis, type ColonyRedis } from '../../streams/redis.js';
+import { plural, prose, runWith, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
+import { formatDuration } from '../progress.js';
 import { formatBytes } from '../report.js';
+import { onStopSignals } from '../signals.js';
+import { statusSnapshot } from '../status-snapshot.js';
+
+/** Failed files listed per class in the text output. */
+const FAILURES_LISTED = 5;
 
 /** `colony status`: its options and help, in one place. */
 export function statusCommand(): Command {
@@ -17,11 +26,16 @@ export function statusCommand(): Command {
     .usage('[classId] [options]')
     .description(
       prose(`
-Shows every class with its progress, and for each stage's consumer group on each stream shard:
-its consumers, entries pending (delivered, not yet acked) and lag (not yet delivered).`),
+Shows every class with its progress, and why a failed class failed (its failed files with
+their reasons); then every consumer group of every stream shard (the stages' and any other, a
+report or a downstream consumer), with its entries pending (delivered, not yet acked), its lag
+(not yet delivered) and its consumers, each alive or dead. A dead consumer (its process is
+gone) that holds nothing is removed from its group; one that still holds entries is shown as
+dead until a live consumer takes them over.`),
     )
-    .argument('[classId]', 'show this class only')
+    .argument('[classId]', 'show this class only, with all its failures listed')
     .option('--json', 'print {"classes", "groups", "dead"} on stdout')
+    .option('--watch [seconds]', 'redraw every few seconds (default 2) until Ctrl-C, like top')
     .addHelpText(
       'after',
       `
@@ -37,74 +51,100 @@ async function runStatus(
   raw: RawOptions,
   config: Config,
 ): Promise<number> {
-  const opts = parseOptions(StatusOptions, { classId, json: raw.json ?? false });
+  const opts = parseOptions(StatusOptions, {
+    classId,
+    json: raw.json ?? false,
+    watch: raw.watch === true ? '2' : raw.watch,
+  });
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-status');
+  const keys = new Keys(config.prefix, config.shards);
   try {
-    const keys = new Keys(config.prefix, config.shards);
-    const store = new ClassStore(redis, keys);
-    const ids = opts.classId ? [opts.classId] : await store.list(1000);
-    const classes = (await Promise.all(ids.map((id) => store.get(id)))).filter(
-      (c) => c !== undefined,
-    );
-    const groups: GroupStatus[] = [];
-    for (const stage of STAGE_NAMES) {
-      const { stream, group } = STAGE_STREAMS[stage];
-      for (const key of keys.allShards(stream)) {
-        const info = (await redis.call('XINFO', 'GROUPS', key).catch(() => [])) as unknown[][];
-        for (const row of info) {
-          const g = toRecord(row);
-          if (g.name !== group) continue;
-          const consumers = (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[][];
-          groups.push({
-            stage,
-            stream: key,
-            group,
-            consumers: consumers.map((c) => `${toRecord(c).name} (${toRecord(c).pending} pending)`),
-            pending: Number(g.pending),
-            lag: g.lag === null || g.lag === undefined ? null : Number(g.lag),
-          });
-        }
-      }
-    }
-    const dead = await Promise.all(keys.allShards('dead').map((k) => redis.xlen(k)));
-    if (opts.json) {
-      process.stdout.write(
-        jsonDocument(StatusDocument, {
-          classes,
-          groups,
-          dead: dead.reduce((a, b) => a + b, 0),
-        }) + '\n',
-      );
-      return opts.classId && classes.length === 0 ? 1 : 0;
-    }
-    if (opts.classId && classes.length === 0) {
-      process.stderr.write(`no class ${opts.classId} under prefix ${config.prefix}\n`);
-      return 1;
-    }
-    const out: string[] = [`classes (${classes.length}):`];
-    for (const c of classes) {
-      out.push(
-        `  ${c.status.padEnd(11)} ${c.classId}  ${c.done}/${c.total} files (${c.copied} copied, ${c.skipped} skipped, ${c.failed} failed) ${formatBytes(c.bytes)}`,
-      );
-    }
-    out.push('groups:');
-    for (const g of groups) {
-      out.push(
-        `  ${(g.stage ?? g.group).padEnd(10)} ${g.stream}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`,
-      );
-      for (const c of g.consumers) out.push(`      ${c}`);
-    }
-    out.push(`dead letters: ${dead.reduce((a, b) => a + b, 0)}`);
-    process.stdout.write(out.join('\n') + '\n');
-    return 0;
+    if (opts.watch === undefined) return await showOnce(redis, keys, opts, config);
+    return await watch(redis, keys, opts, config, opts.watch);
   } finally {
     redis.disconnect();
   }
 }
 
-function toRecord(row: unknown[]): Record<string, unknown> {
-  const r: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < row.length; i += 2) r[String(row[i])] = row[i + 1];
-  return r;
+async function showOnce(
+  redis: ColonyRedis,
+  keys: Keys,
+  opts: StatusOptions,
+  config: Config,
+): Promise<number> {
+  const doc = await statusSnapshot(redis, keys, opts.classId);
+  const unknown = opts.classId !== undefined && doc.classes.length === 0;
+  if (opts.json) process.stdout.write(jsonDocument(StatusDocument, doc) + '\n');
+  else if (unknown)
+    process.stderr.write(`no class ${opts.classId} under prefix ${config.prefix}\n`);
+  else process.stdout.write(formatStatus(doc, opts.classId !== undefined) + '\n');
+  return unknown ? 1 : 0;
+}
+
+/** Redraws the status every `seconds` until SIGINT or SIGTERM: in place on a terminal. */
+async function watch(
+  redis: ColonyRedis,
+  keys: Keys,
+  opts: StatusOptions,
+  config: Config,
+  seconds: number,
+): Promise<number> {
+  let stop = (): void => {};
+  const stopped = new Promise<void>((r) => (stop = r));
+  let asked = false;
+  const release = onStopSignals(() => {
+    asked = true;
+    stop();
+  });
+  const tty = process.stdout.isTTY && !opts.json;
+  try {
+    while (!asked) {
+      const doc = await statusSnapshot(redis, keys, opts.classId);
+      const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      if (opts.json) process.stdout.write(JSON.stringify(StatusDocument.parse(doc)) + '\n');
+      else {
+        const text = `colony status  ${config.prefix}  ${at}  every ${seconds}s\n\n${formatStatus(doc, opts.classId !== undefined)}\n`;
+        // Home, draw, clear what is left of the last frame: no flicker, as top does.
+        process.stdout.write(tty ? `\x1b[H${text.replace(/\n/g, '\x1b[K\n')}\x1b[J` : `${text}\n`);
+      }
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, seconds * 1000).unref())]);
+    }
+    return 0;
+  } finally {
+    release();
+  }
+}
+
+/** The status a person reads. */
+export function formatStatus(doc: StatusDocument, oneClass: boolean): string {
+  const out: string[] = [`classes (${doc.classes.length}):`];
+  for (const c of doc.classes) out.push(...classLines(c, oneClass ? Infinity : FAILURES_LISTED));
+  out.push(`groups (${doc.groups.length}):`);
+  for (const g of doc.groups) out.push(...groupLines(g));
+  out.push(`dead letters: ${doc.dead}`);
+  return out.join('\n');
+}
+
+function classLines(c: StatusClass, listed: number): string[] {
+  const lines = [
+    `  ${c.status.padEnd(12)} ${c.classId}  ${c.done}/${plural(c.total, 'file')} (${c.copied} copied, ${c.skipped} skipped, ${c.failed} failed) ${formatBytes(c.bytes)}`,
+  ];
+  for (const f of c.failures.slice(0, listed)) lines.push(`      failed ${f.path}: ${f.reason}`);
+  if (c.failed > Math.min(listed, c.failures.length))
+    lines.push(
+      `      ... and ${c.failed - Math.min(listed, c.failures.length)} more (colony status ${c.classId} --json)`,
+    );
+  return lines;
+}
+
+function groupLines(g: GroupStatus): string[] {
+  const lines = [
+    `  ${g.key}  ${g.group}${g.stage ? ` (${g.stage} stage)` : ''}  pending ${g.pending}  lag ${g.lag ?? 'unknown'}`,
+  ];
+  for (const c of g.consumers)
+    lines.push(
+      `      ${c.name}  ${c.alive ? 'alive' : 'dead'}, ${c.pending} pending, idle ${formatDuration(c.idleMs)}`,
+    );
+  return lines;
 }
