@@ -300,6 +300,8 @@ export const ClassTransferReport = z.object({
   /** Files of the class: from its outcome once it has one, else the files seen so far. */
   files: count,
   finishedAt: z.number().int().optional(),
+  /** Why the class failed: its failed files, from its outcome (the first 100). */
+  failures: z.array(Failure),
 });
 export type ClassTransferReport = z.infer<typeof ClassTransferReport>;
 

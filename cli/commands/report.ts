@@ -96,6 +96,13 @@ export function formatMarkdown(
       ...figures(total),
     ]),
   );
+  const failed = classes.filter((c) => c.failures.length > 0);
+  if (failed.length) lines.push('', '## Failed files', '');
+  for (const c of failed) {
+    for (const f of c.failures) lines.push(`- ${c.classId}: \`${f.path}\`: ${f.reason}`);
+    if (c.failed > c.failures.length)
+      lines.push(`- ${c.classId}: ... and ${c.failed - c.failures.length} more`);
+  }
   return lines.join('\n');
 }
 

@@ -119,6 +119,7 @@ export class TransferReport {
         ...(finishedAt !== undefined ? { finishedAt } : {}),
         durationMs,
         bytesPerSecond: rate(t.bytes, durationMs),
+        failures: o?.failures.slice(0, 100) ?? [],
       };
     });
   }

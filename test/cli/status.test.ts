@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { StatusDocument } from '../../schemas/cli-output.js';
-import { collect, runColony, spawnColony } from '../helpers/cli.js';
+import { ReportDocument, StatusDocument } from '../../schemas/cli-output.js';
+import { COLONY_BIN, collect, runColony, spawnColony } from '../helpers/cli.js';
 import { TEST_REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/redis.js';
 
 const prefix = uniquePrefix('status');
@@ -86,6 +86,20 @@ describe('colony status', () => {
     );
   });
 
+  test('colony report says why a class failed too', async () => {
+    const md = await runColony(['report'], env());
+    const json = await runColony(['report', '--format', 'json'], env());
+
+    assert.equal(md.code, 0, md.stderr);
+    assert.match(md.stdout, /^## Failed files$/m);
+    assert.match(md.stdout, /^- \S+: `t\/s1\.ts`: .*404$/m);
+    const doc = ReportDocument.parse(JSON.parse(json.stdout));
+    assert.deepEqual(
+      doc.classes.flatMap((c) => c.failures.map((f) => f.path)),
+      ['t/s1.ts'],
+    );
+  });
+
   test('lists every consumer group of each stream, not only the stages', async () => {
     const attach = await runColony(
       ['replay', '--stream', 'outcomes', '--group', 'downstream'],
@@ -105,6 +119,45 @@ describe('colony status', () => {
       text.stdout,
       new RegExp(`^ {2}${prefix}:outcomes:\\S+ {2}downstream {2}pending 0`, 'm'),
     );
+  });
+
+  test(
+    'status --watch redraws in place on a terminal until Ctrl-C',
+    {
+      skip: spawnSync('script', ['--version']).status !== 0 && 'script (util-linux) not installed',
+    },
+    async () => {
+      const command = `timeout --preserve-status -s INT 3 ${process.execPath} ${COLONY_BIN} status --watch 1`;
+      const child = spawn('script', ['-qfec', command, '/dev/null'], {
+        env: { ...process.env, ...env() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const run = await collect(child, 30_000);
+
+      assert.equal(run.code, 0, run.stdout);
+      const frames = run.stdout.split('\x1b[H').slice(1);
+      assert.ok(frames.length >= 2, run.stdout);
+      for (const f of frames)
+        assert.match(f, /^colony status {2}\S+ {2}\S+Z {2}every 1s\x1b\[K\r?\n/);
+    },
+  );
+
+  test('status --watch into a pipe: whole snapshots one after another, no escape codes', async () => {
+    const child = spawnColony(['status', '--watch', '1'], env());
+    const run = collect(child, 30_000);
+    let seen = '';
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.split(/^colony status /m).length - 1 >= 2) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    const { code, stdout } = await run;
+
+    assert.equal(code, 0);
+    assert.doesNotMatch(stdout, /\x1b/);
+    assert.ok(stdout.split(/^colony status /m).length - 1 >= 2, stdout);
   });
 
   test('a cleanly stopped serve leaves no consumer behind', async () => {
