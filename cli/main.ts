@@ -2,10 +2,11 @@
 import { CommanderError } from 'commander';
 import { ColonyError, ErrorCode, describeError } from '../schemas/errors.js';
 import { buildProgram } from './program.js';
-import { silenceSdkNodeVersionWarning } from './quiet-warnings.js';
+import { silenceSdkNodeVersionWarning, warnNeedlessRedisPasswordOnce } from './quiet-warnings.js';
 import { startTelemetry, type StopTelemetry } from './telemetry.js';
 
 silenceSdkNodeVersionWarning();
+warnNeedlessRedisPasswordOnce();
 
 let stopTelemetry: StopTelemetry = async () => {};
 

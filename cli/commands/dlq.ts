@@ -45,7 +45,8 @@ Requeues dead letters on the stream they came from; a retried batch that now suc
 its class's failed files into copied, and the class is announced again (class-transferred).`),
       )
       .argument('[id...]', 'dead-letter entry ids (from colony dlq list)')
-      .option('--all', 'every dead letter that matches the filters'),
+      .option('--all', 'every dead letter that matches the filters')
+      .option('--dry-run', 'list what would be requeued, requeue nothing'),
   );
   const purge = filters(
     new Command('purge')
@@ -53,7 +54,8 @@ its class's failed files into copied, and the class is announced again (class-tr
       .usage('(--all | <id>...) [options]')
       .description('Deletes dead letters for good.')
       .argument('[id...]', 'dead-letter entry ids (from colony dlq list)')
-      .option('--all', 'every dead letter that matches the filters'),
+      .option('--all', 'every dead letter that matches the filters')
+      .option('--dry-run', 'list what would be deleted, delete nothing'),
   );
   list.action((raw: RawOptions) => runWith((c) => runDlq('list', [], raw, c)));
   retry.action((ids: string[], raw: RawOptions) => runWith((c) => runDlq('retry', ids, raw, c)));
@@ -97,15 +99,13 @@ async function runDlq(action: Action, ids: string[], raw: RawOptions, config: Co
       } else if (letters.length === 0) {
         if (!raw.quiet) process.stdout.write('no dead letters\n');
       } else {
-        for (const l of letters) {
-          const d = l.letter;
-          process.stdout.write(
-            d
-              ? `${l.id}  ${d.stream}/${d.group}  ${plural(d.deliveries, 'delivery', 'deliveries')}  ${new Date(d.deadAt).toISOString()}  ${d.reason}\n`
-              : `${l.id}  unreadable dead letter: ${l.error}\n`,
-          );
-        }
+        for (const l of letters) process.stdout.write(describe(l) + '\n');
       }
+      return 0;
+    }
+    if (raw.dryRun) {
+      for (const l of letters) process.stdout.write(`would ${action} ${describe(l)}\n`);
+      process.stdout.write(`would ${action} ${plural(letters.length, 'dead letter')}\n`);
       return 0;
     }
     if (raw.verbose)
@@ -122,4 +122,12 @@ async function runDlq(action: Action, ids: string[], raw: RawOptions, config: Co
   } finally {
     redis.disconnect();
   }
+}
+
+/** One dead letter on one line: id, origin, deliveries, when, why. */
+function describe(l: StoredDeadLetter): string {
+  const d = l.letter;
+  return d
+    ? `${l.id}  ${d.stream}/${d.group}  ${plural(d.deliveries, 'delivery', 'deliveries')}  ${new Date(d.deadAt).toISOString()}  ${d.reason}`
+    : `${l.id}  unreadable dead letter: ${l.error}`;
 }

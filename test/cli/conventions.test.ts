@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startSampleOrigin, type SampleOrigin } from '../../cli/sample-origin.js';
+import { DryRunDocument, TransferDocument } from '../../schemas/cli-output.js';
+import { SCHEMA_VERSION, type DeadLetter } from '../../schemas/events.js';
+import { encodeEntry } from '../../streams/codec.js';
+import { Keys } from '../../streams/keys.js';
 import { runColony } from '../helpers/cli.js';
-import { TEST_REDIS_URL } from '../helpers/redis.js';
+import { HLS_ROOT, expectedFixtures } from '../helpers/fixtures.js';
+import { TEST_REDIS_URL, deletePrefix, uniquePrefix } from '../helpers/redis.js';
 
 const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -85,5 +95,108 @@ describe('command-line conventions', () => {
       assert.match(run.stdout, new RegExp(`^Usage: colony ${name} `), name);
       if (withVerbosity.includes(name)) assert.match(run.stdout, /-q, --quiet.*\n.*-v, --verbose/);
     }
+  });
+});
+
+describe('conventions that need Redis', () => {
+  const prefix = uniquePrefix('conv');
+  const env = { REDIS_URL: TEST_REDIS_URL, COLONY_PREFIX: prefix };
+  let origin: SampleOrigin;
+  let dir: string;
+  before(async () => {
+    origin = await startSampleOrigin({ root: HLS_ROOT });
+    dir = await mkdtemp(join(tmpdir(), 'colony-conv-'));
+  });
+  after(async () => {
+    await origin.close();
+    await deletePrefix(TEST_REDIS_URL, prefix);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const fixture = expectedFixtures()['media-only']!;
+
+  test('transfer --dry-run lists what would be copied, and copies and enqueues nothing', async () => {
+    const manifest = `${origin.url}/hls/${fixture.manifest}`;
+    const out = join(dir, 'dry');
+    const run = await runColony(['transfer', manifest, '--dest', out, '--dry-run'], env);
+    const json = await runColony(['transfer', manifest, '--dest', out, '--dry-run', '--json'], env);
+
+    assert.equal(run.code, 0, run.stderr);
+    const keys = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]);
+    assert.deepEqual(keys.sort(), fixture.files.map((f) => `hls/${f}`).sort());
+    assert.match(
+      run.stderr,
+      new RegExp(`would copy ${fixture.files.length} files to file://${out}`),
+    );
+    const doc = DryRunDocument.parse(JSON.parse(json.stdout));
+    assert.equal(doc.classes[0]!.files.length, fixture.files.length);
+    await assert.rejects(stat(out), { code: 'ENOENT' });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      assert.deepEqual(await redis.keys(`${prefix}:*`), []);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('a plain path as --dest is a file:// URL of its absolute form; plurals are right', async () => {
+    const run = await runColony(
+      ['transfer', `${origin.url}/hls/${fixture.manifest}`, '--dest', 'rel-out', '--json'],
+      env,
+      120_000,
+      dir,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = TransferDocument.parse(JSON.parse(run.stdout));
+    assert.equal(report.classes[0]!.files, fixture.files.length);
+    assert.ok((await stat(join(dir, 'rel-out', 'hls', fixture.files[0]!))).isFile());
+    assert.match(run.stderr, /^1 of 1 class transferred completely$/m);
+    const replay = await runColony(['replay', '--stream', 'classes'], env);
+    assert.match(replay.stderr, /^1 entry of classes$/m);
+  });
+
+  test('dlq purge --dry-run says what would go and deletes nothing', async () => {
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = new Keys(prefix);
+      const letter: DeadLetter = {
+        type: 'dead-letter',
+        v: SCHEMA_VERSION,
+        stream: 'jobs',
+        group: 'transfer',
+        entryId: '1-0',
+        deliveries: 1,
+        reason: 'a poison entry',
+        fields: { type: 'file-jobs', v: '1', data: '{}' },
+        deadAt: Date.now(),
+      };
+      await redis.xadd(keys.stream('dead'), '*', ...encodeEntry('dead', letter));
+
+      const dry = await runColony(['dlq', 'purge', '--all', '--dry-run'], env);
+
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(
+        dry.stdout,
+        /^would purge \d+-\d+ {2}jobs\/transfer {2}1 delivery {2}\S+ {2}a poison entry$/m,
+      );
+      assert.match(dry.stdout, /^would purge 1 dead letter$/m);
+      assert.equal(await redis.xlen(keys.stream('dead')), 1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('a password Redis does not ask for is one warning, once', async () => {
+    const url = new URL(TEST_REDIS_URL);
+    if (url.password) return;
+    url.password = 'not-needed';
+    const run = await runColony(['status'], { ...env, REDIS_URL: url.toString() });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      'colony: warning: REDIS_URL has a password, but this Redis asks for none; it is not used\n',
+    );
   });
 });

@@ -15,10 +15,12 @@ export type CliResult = {
 export function spawnColony(
   args: string[],
   env: Record<string, string | undefined> = {},
+  cwd?: string,
 ): ChildProcess {
   return spawn(process.execPath, [COLONY_BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
 }
 
@@ -27,8 +29,9 @@ export async function runColony(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 120_000,
+  cwd?: string,
 ): Promise<CliResult> {
-  const child = spawnColony(args, env);
+  const child = spawnColony(args, env, cwd);
   return collect(child, timeoutMs);
 }
 
