@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, type Help } from 'commander';
 import { prose } from './command-kit.js';
+import { completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
 import { dlqCommand } from './commands/dlq.js';
 import { reconcileCommand } from './commands/reconcile.js';
@@ -61,6 +62,7 @@ prints this help on stderr and exits 2), 130 when interrupted.`,
     reconcileCommand(),
     reportCommand(),
     trimCommand(),
+    completionCommand(() => program),
   ])
     program.addCommand(cmd);
   configure(program, 'colony');

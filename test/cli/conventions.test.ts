@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,27 @@ describe('command-line conventions', () => {
       if (withVerbosity.includes(name)) assert.match(run.stdout, /-q, --quiet.*\n.*-v, --verbose/);
     }
   });
+});
+
+test('shell completion: bash completes commands, subcommands and options', async (t) => {
+  if (spawnSync('bash', ['--version']).status !== 0) return t.skip('bash not installed');
+  const script = await runColony(['completion', 'bash']);
+  assert.equal(script.code, 0, script.stderr);
+  const complete = (...words: string[]) =>
+    spawnSync(
+      'bash',
+      [
+        '-c',
+        `eval "$SCRIPT"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _colony_complete; echo "\${COMPREPLY[*]}"`,
+      ],
+      { env: { ...process.env, SCRIPT: script.stdout }, encoding: 'utf8' },
+    ).stdout.trim();
+  assert.equal(complete('colony', 'tra'), 'transfer');
+  assert.equal(complete('colony', 'transfer', '--dr'), '--dry-run');
+  assert.equal(complete('colony', 'dlq', 'pu'), 'purge');
+  assert.match(complete('colony', 'dlq', 'purge', '--'), /--all --dry-run/);
+  const zsh = await runColony(['completion', 'zsh']);
+  assert.match(zsh.stdout, /^autoload -U \+X bashcompinit && bashcompinit\n/);
 });
 
 describe('conventions that need Redis', () => {
