@@ -149,9 +149,12 @@ function jobEntries(entry: ClassRequested, files: ClassFile[], batchSize: number
       traceparent,
       classId: entry.classId,
       run: entry.run,
-      files: files
-        .slice(start, start + batchSize)
-        .map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
+      files: files.slice(start, start + batchSize).map((f, i) => ({
+        ordinal: start + i,
+        url: f.url,
+        key: f.key,
+        ...(f.alsoAt ? { alsoAt: f.alsoAt } : {}),
+      })),
     });
   }
   return batches;

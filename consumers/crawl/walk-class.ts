@@ -13,8 +13,10 @@
  *   non-fetchable scheme), data: URIs of keys, maps and session data (inline), rendition reports,
  *   URIs in tags we do not know, and interstitials on another origin (ads; the title plays
  *   without them). EXT-X-CONTENT-STEERING is returned in `steering`; its server is not fetched.
- * - Conflicts: one destination key named by two different URLs (even if only the query differs:
- *   `key.php?r=52` and `key.php?r=53` are different keys) fails the class, naming both paths.
+ * - One key, several URLs (a signed query, a CDN failover copy, relative and absolute): one file.
+ *   Playlists must have the same text (or the class fails, naming both paths); a media file is
+ *   copied once from its first URL and its job lists the others (`alsoAt`), which the copy checks
+ *   serve the same bytes (`key.php?r=52` and `key.php?r=53` may not).
  * - Cycles: a playlist naming itself or a playlist above it (also through a redirect or an
  *   interstitial) fails the class with the chain; a playlist named twice elsewhere is one file.
  * - Live: a media playlist without EXT-X-ENDLIST, or a delta update (EXT-X-SKIP), fails the class
@@ -24,6 +26,7 @@
  * - Playlists are recognised by content (#EXTM3U first), whatever their name or Content-Type; the
  *   Content-Type only explains a body that is not HLS (an HTML error page, say).
  */
+import { createHash } from 'node:crypto';
 import { CrawlError, UnsafeUriError } from '../../schemas/errors.js';
 import { FileList, type ClassFile, type FileKind } from './file-list.js';
 import { assetListReferences } from './asset-list.js';
@@ -174,6 +177,8 @@ class ClassWalk {
       (g) => g.key,
     );
     result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
+    // A playlist served again from another URL, with the same text, is scanned again.
+    result.live = [...new Set(result.live)];
     return { files: list.files, manifestKey: this.manifestKey!, ...result };
   }
 
@@ -198,7 +203,8 @@ class ClassWalk {
     const hop: Hop = { key, path: pathOf(finalUrl) };
 
     if (task.kind === 'asset-list') {
-      if (!this.list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl)) return;
+      if (!this.list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl, digest(text)))
+        return;
       for (const ref of assetListReferences(text, finalUrl)) {
         const r = this.policy.resolve(ref, finalUrl);
         if ('skip' in r) this.result.skipped.push(skipped(ref, r.skip, finalUrl));
@@ -211,7 +217,7 @@ class ClassWalk {
       const type = body.contentType ? `; Content-Type ${body.contentType}` : '';
       throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
     }
-    if (!this.list.add({ url: task.url, key, kind: 'playlist' }, finalUrl)) return;
+    if (!this.list.add({ url: task.url, key, kind: 'playlist' }, finalUrl, digest(text))) return;
     const scan = listReferences(text, finalUrl, {
       requestUrl: task.url,
       ...(task.imports ? { imports: task.imports } : {}),
@@ -289,6 +295,11 @@ class ClassWalk {
   private keyOf(url: string): string {
     return sourceKey(url, this.o.sourceBase);
   }
+}
+
+/** What a playlist's text is compared by when another URL serves its key again. */
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
 }
 
 function uniqueBy<T>(items: T[], id: (item: T) => string): T[] {

@@ -443,37 +443,47 @@ test('a live playlist (no EXT-X-ENDLIST) fails the class unless allowLive', asyn
   assert.match(String(delta.error), /delta update \(EXT-X-SKIP\)/);
 });
 
-test('two URLs for one destination key fail the class, naming paths but no query', async (t) => {
+test('URLs of one destination key: media is one file with alsoAt, different playlists fail naming paths but no query', async (t) => {
+  const origin = await startRouteOrigin({
+    '/k/master.m3u8': playlist(
+      '#EXT-X-STREAM-INF:BANDWIDTH=1',
+      'a.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=2',
+      'b.m3u8',
+    ),
+    '/k/a.m3u8': media('key.php?r=52', 'a.ts'),
+    '/k/b.m3u8': media('key.php?r=53', 'a.ts', 'key.php?r=52'),
+  });
+  const http = httpFetcher();
+  t.after(async () => {
+    await http.close();
+    await origin.close();
+  });
+  const walked = await walkClass(`${origin.url}/k/master.m3u8`, { fetchText: http.fetchText });
+  const key = walked.files.filter((f) => f.key === 'k/key.php');
+  assert.deepEqual(
+    key.map((f) => [f.url, f.alsoAt]),
+    [[`${origin.url}/k/key.php?r=52`, [`${origin.url}/k/key.php?r=53`]]],
+  );
+  assert.equal(walked.files.find((f) => f.key === 'k/a.ts')?.alsoAt, undefined);
+
   const { error } = await failure(
     t,
     {
       '/k/master.m3u8': playlist(
         '#EXT-X-STREAM-INF:BANDWIDTH=1',
-        'a.m3u8',
+        'v.m3u8?r=52',
         '#EXT-X-STREAM-INF:BANDWIDTH=2',
-        'b.m3u8',
+        'v.m3u8?r=53',
       ),
-      '/k/a.m3u8': playlist(
-        '#EXT-X-TARGETDURATION:4',
-        '#EXT-X-KEY:METHOD=AES-128,URI="key.php?r=52"',
-        '#EXTINF:4,',
-        'a.ts',
-        '#EXT-X-ENDLIST',
-      ),
-      '/k/b.m3u8': playlist(
-        '#EXT-X-TARGETDURATION:4',
-        '#EXT-X-KEY:METHOD=AES-128,URI="key.php?r=53"',
-        '#EXTINF:4,',
-        'b.ts',
-        '#EXT-X-ENDLIST',
-      ),
+      '/k/v.m3u8': (_self, query) => media(`${query.slice(3)}.ts`),
     },
     '/k/master.m3u8',
   );
   assert.ok(error instanceof CrawlError);
   assert.match(
     error.message,
-    /two different URLs map to the destination key "k\/key\.php": \/k\/key\.php\?… and \/k\/key\.php\?…/,
+    /two URLs of the destination key "k\/v\.m3u8" serve different playlists: \/k\/v\.m3u8\?… and \/k\/v\.m3u8\?…/,
   );
   assert.doesNotMatch(error.message, /r=5/);
 
