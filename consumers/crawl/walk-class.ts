@@ -6,9 +6,12 @@
  * may be fetched, `hls/file-list.ts` keeps one file per destination key, `source-key.ts` makes keys.
  *
  * Decisions, each tested in test/consumers/crawl/hls-*.test.ts:
- * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES, or a preload hint of a live window)
- *   is not a file job; it is returned in `gaps` with its key, so a report can say it was allowed
- *   to be absent. Named elsewhere without a gap, it is a file.
+ * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES) is not a file job; it is returned in
+ *   `gaps` with its key, so a report can say it was allowed to be absent. Named elsewhere without
+ *   a gap, it is a file.
+ * - Preload hints (EXT-X-PRELOAD-HINT, TYPE=PART or MAP) are files. In a live window the hinted
+ *   part may not exist yet: the origin is asked (`probe`) once the level's playlists are read; a
+ *   hint it serves is a file, one it refuses is returned in `gaps` with the reason (`absent`).
  * - Not copied, and returned in `skipped` with the reason: key URIs of DRM systems (skd:// and any
  *   non-fetchable scheme), data: URIs of keys, maps and session data (inline), rendition reports,
  *   URIs in tags we do not know, and interstitials on another origin (ads; the title plays
@@ -19,15 +22,16 @@
  *   serve the same bytes (`key.php?r=52` and `key.php?r=53` may not).
  * - Cycles: a playlist naming itself or a playlist above it (also through a redirect or an
  *   interstitial) fails the class with the chain; a playlist named twice elsewhere is one file.
- * - Live: a media playlist without EXT-X-ENDLIST, or a delta update (EXT-X-SKIP), fails the class
- *   unless `allowLive`, which copies the current window and lists the playlist in `live`.
+ * - Live: a media playlist without EXT-X-ENDLIST fails the class unless `allowLive`, which copies
+ *   the current window and lists the playlist in `live`. A delta update (EXT-X-SKIP) always fails:
+ *   it leaves segments out, and only the full playlist names them.
  * - Redirects: a playlist's URIs resolve against its final URL, and its key comes from that URL,
  *   so relative URIs in the copy resolve the same way; its job still fetches the URL it was named by.
  * - Playlists are recognised by content (#EXTM3U first), whatever their name or Content-Type; the
  *   Content-Type only explains a body that is not HLS (an HTML error page, say).
  */
 import { createHash } from 'node:crypto';
-import { CrawlError, UnsafeUriError } from '../../schemas/errors.js';
+import { CrawlError, SourcePermanentError, UnsafeUriError } from '../../schemas/errors.js';
 import { FileList, type ClassFile, type FileKind } from './file-list.js';
 import { assetListReferences } from './asset-list.js';
 import {
@@ -38,8 +42,8 @@ import {
   type ReferenceRole,
 } from './references.js';
 import { UriPolicy } from './uri-policy.js';
-import { fetchAll, isHls } from './fetch-all.js';
-import type { SkippedUri, WalkOptions, WalkResult } from './walk-types.js';
+import { fetchAll, isHls, settleAll } from './fetch-all.js';
+import type { ProbeFile, SkippedUri, WalkOptions, WalkResult } from './walk-types.js';
 import type { Definitions } from './variables.js';
 import { redactQuery, sourceKey } from './source-key.js';
 
@@ -47,6 +51,7 @@ export type { ClassFile, FileKind } from './file-list.js';
 export type {
   FetchText,
   GapRef,
+  ProbeFile,
   SkippedUri,
   SteeringReport,
   WalkOptions,
@@ -103,6 +108,8 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
 }
 
 type Fetched = Awaited<ReturnType<WalkOptions['fetchText']>>;
+/** A preload hint of a live playlist, to ask the origin about before it is listed. */
+type Hint = { url: string; key: string; kind: FileKind; playlist: string };
 /** The playlist a reference was found in, and the level its playlists are queued on. */
 type From = {
   task: Task;
@@ -128,6 +135,8 @@ class ClassWalk {
   private readonly requested = new Set<string>();
   private manifestKey: string | undefined;
   private fetched = 0;
+  private hints: Hint[] = [];
+  private readonly probe: ProbeFile;
 
   constructor(
     private readonly manifestUrl: string,
@@ -135,6 +144,7 @@ class ClassWalk {
   ) {
     this.policy = new UriPolicy(manifestUrl, o.allowedOrigins);
     this.maxPlaylists = o.maxPlaylists ?? 10_000;
+    this.probe = o.probe ?? probeBy(o.fetchText);
   }
 
   /** The manifest's task; a manifest the policy would not fetch fails the class. */
@@ -166,7 +176,29 @@ class ClassWalk {
       if ('error' in body) throw body.error;
       this.visit(task, body.value, next);
     }
+    await this.probeHints();
     return next;
+  }
+
+  /** Lists the preload hints of this level that the origin serves; records the others. */
+  private async probeHints(): Promise<void> {
+    const hints = uniqueBy(this.hints, (h) => h.url).filter((h) => !this.list.has(h.key));
+    this.hints = [];
+    if (hints.length === 0) return;
+    const answers = await settleAll(hints, (h) => this.probe(h.url), this.o.concurrency ?? 8);
+    for (const [i, hint] of hints.entries()) {
+      const answer = answers[i]!;
+      if ('error' in answer) throw answer.error;
+      const { url, key, kind, playlist } = hint;
+      if (answer.value.served) this.list.add({ url, key, kind });
+      else
+        this.result.gaps.push({
+          url: redactQuery(url),
+          key,
+          playlist,
+          absent: answer.value.reason,
+        });
+    }
   }
 
   finish(): WalkResult {
@@ -230,8 +262,11 @@ class ClassWalk {
 
   /** A delta update always fails; a live window fails unless allowLive, which lists it. */
   private checkComplete(scan: PlaylistScan, key: string, at: string): void {
-    if (scan.deltaUpdate)
-      throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
+    if (scan.deltaUpdate) {
+      throw new CrawlError(
+        `${at} is a delta update (EXT-X-SKIP): it leaves segments out, even for a live copy; give colony the full playlist (a URL without _HLS_skip, from an origin that serves the full form)`,
+      );
+    }
     if (scan.endList) return;
     if (!this.o.allowLive) {
       throw new CrawlError(
@@ -257,9 +292,7 @@ class ClassWalk {
       result.skipped.push(skipped(ref, reported, p.finalUrl));
       return;
     }
-    // A preload hint of a live window names the part the server is still writing: it may
-    // never exist under that name, so it is allowed to be absent, like a gap.
-    const gap = ref.gap === true || (ref.role === 'preload-hint' && !p.endList);
+    const gap = ref.gap === true;
     const r = this.policy.resolve(ref, p.finalUrl, gap ? { gap: true } : {});
     if ('skip' in r) {
       result.skipped.push(skipped(ref, r.skip, p.finalUrl));
@@ -272,7 +305,10 @@ class ClassWalk {
     } else {
       const kind =
         ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
-      this.list.add({ url: r.url, key: this.keyOf(r.url), kind });
+      const file = { url: r.url, key: this.keyOf(r.url), kind };
+      // A hint of a live window names a part the origin may still be writing: asked about later.
+      if (ref.role === 'preload-hint' && !p.endList) this.hints.push({ ...file, playlist: p.at });
+      else this.list.add(file);
     }
   }
 
@@ -300,6 +336,22 @@ class ClassWalk {
 /** What a playlist's text is compared by when another URL serves its key again. */
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64');
+}
+
+/**
+ * A probe made of a GET (`get` resolves once the origin answered with the file): a permanent
+ * refusal (404, 410, 403) means absent; transient errors are thrown, for the caller to retry.
+ */
+export function probeBy(get: (url: string) => Promise<unknown>): ProbeFile {
+  return async (url) => {
+    try {
+      await get(url);
+      return { served: true };
+    } catch (err) {
+      if (err instanceof SourcePermanentError) return { served: false, reason: err.message };
+      throw err;
+    }
+  };
 }
 
 function uniqueBy<T>(items: T[], id: (item: T) => string): T[] {

@@ -441,6 +441,26 @@ test('a live playlist (no EXT-X-ENDLIST) fails the class unless allowLive', asyn
     '/lv/d.m3u8',
   );
   assert.match(String(delta.error), /delta update \(EXT-X-SKIP\)/);
+
+  // Refused for a live copy too: only the full playlist names every segment.
+  const liveDelta = await failure(
+    t,
+    {
+      '/lv/d.m3u8': playlist(
+        '#EXT-X-TARGETDURATION:4',
+        '#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=24',
+        '#EXT-X-SKIP:SKIPPED-SEGMENTS=3',
+        '#EXTINF:4,',
+        's3.ts',
+      ),
+    },
+    '/lv/d.m3u8?_HLS_skip=YES',
+    { allowLive: true },
+  );
+  assert.match(
+    String(liveDelta.error),
+    /delta update \(EXT-X-SKIP\): it leaves segments out, even for a live copy; give colony the full playlist \(a URL without _HLS_skip/,
+  );
 });
 
 test('URLs of one destination key: media is one file with alsoAt, different playlists fail naming paths but no query', async (t) => {
