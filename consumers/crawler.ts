@@ -55,6 +55,9 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
         allowedOrigins: config.allowedOrigins,
         sourceBase: state.sourceBase || undefined,
         maxPlaylistBytes: config.maxPlaylistBytes,
+        maxFiles: config.maxFilesPerClass,
+        maxCrawlBytes: config.maxCrawlBytes,
+        maxUriLength: config.maxUriLength,
         allowLive: o.allowLive ?? false,
       });
       files = walk.files;

@@ -17,7 +17,8 @@ export type ClassFile = {
   alsoAt?: string[];
 };
 
-type Known = { file: ClassFile; identity: string; content?: string };
+/** What a playlist key holds: the URL it was served from and its text's digest. */
+type Served = { identity: string; content: string | undefined };
 
 /**
  * The files of one class, one per destination key, in the order they were found. A key named
@@ -29,50 +30,62 @@ type Known = { file: ClassFile; identity: string; content?: string };
  */
 export class FileList {
   readonly files: ClassFile[] = [];
-  private readonly byKey = new Map<string, Known>();
+  // One entry per file, the file itself: a class may have a million.
+  private readonly byKey = new Map<string, ClassFile>();
+  private readonly playlists = new Map<string, Served>();
+
+  /** @param maxFiles most files the class may have (COLONY_MAX_FILES_PER_CLASS). */
+  constructor(private readonly maxFiles = Number.POSITIVE_INFINITY) {}
 
   /**
    * Adds a file unless its key is known.
    *
    * @param identity the URL whose bytes the key will hold: for a playlist its final URL after
    *   redirects (two URLs redirecting to one playlist are one file), otherwise `file.url`.
-   * @param content a playlist's text, compared with the text the key already holds.
+   * @param content a playlist's text (its digest), compared with what the key already holds.
    * @returns false when the key was already listed for the same identity; true for a new file,
    *   and for a playlist served again, with the same text, from another URL (whose relative URIs
    *   and QUERYPARAM variables may name other URLs, so it is scanned too).
    * @throws CrawlError when one file is named both as a playlist and as media, when a playlist
-   *   key is served with two different texts, or when more than MAX_URLS_PER_KEY URLs name a key.
+   *   key is served with two different texts, when more than MAX_URLS_PER_KEY URLs name a key, or
+   *   when the class would have more than `maxFiles` files.
    */
   add(file: ClassFile, identity = file.url, content?: string): boolean {
     const known = this.byKey.get(file.key);
     if (!known) {
-      this.byKey.set(
-        file.key,
-        content === undefined ? { file, identity } : { file, identity, content },
-      );
+      if (this.files.length >= this.maxFiles) {
+        throw new CrawlError(
+          `more than ${this.maxFiles} files in one class (COLONY_MAX_FILES_PER_CLASS)`,
+        );
+      }
+      this.byKey.set(file.key, file);
+      if (identity !== file.url || content !== undefined)
+        this.playlists.set(file.key, { identity, content });
       this.files.push(file);
       return true;
     }
-    if ((known.file.kind === 'playlist') !== (file.kind === 'playlist')) {
+    if ((known.kind === 'playlist') !== (file.kind === 'playlist')) {
       throw new CrawlError(
-        `${JSON.stringify(file.key)} is named both as a ${known.file.kind} and as a ${file.kind}`,
+        `${JSON.stringify(file.key)} is named both as a ${known.kind} and as a ${file.kind}`,
       );
     }
-    if (known.identity === identity) return false;
-    if (file.kind === 'playlist') {
-      if (known.content === content) return true;
+    const served = this.playlists.get(file.key);
+    const knownIdentity = served?.identity ?? known.url;
+    if (knownIdentity === identity) return false;
+    if (served !== undefined || content !== undefined) {
+      if (served?.content === content) return true;
       throw new CrawlError(
         `two URLs of the destination key ${JSON.stringify(file.key)} serve different playlists: ` +
-          `${describe(known.identity, identity)} and ${describe(identity, known.identity)}; ` +
+          `${describe(knownIdentity, identity)} and ${describe(identity, knownIdentity)}; ` +
           'the destination can hold only one of them',
       );
     }
-    const also = (known.file.alsoAt ??= []);
+    const also = (known.alsoAt ??= []);
     if (also.includes(identity)) return false;
     if (also.length + 1 >= MAX_URLS_PER_KEY) {
       throw new CrawlError(
         `more than ${MAX_URLS_PER_KEY} different URLs name the destination key ` +
-          `${JSON.stringify(file.key)} (such as ${describe(identity, known.identity)}); ` +
+          `${JSON.stringify(file.key)} (such as ${describe(identity, knownIdentity)}); ` +
           'the destination holds one file per key',
       );
     }
@@ -82,6 +95,10 @@ export class FileList {
 
   has(key: string): boolean {
     return this.byKey.has(key);
+  }
+
+  get size(): number {
+    return this.files.length;
   }
 }
 

@@ -39,7 +39,10 @@ export function sourceKey(url: string, sourceBase?: string): string {
   }
   const key = decoded.replace(/^\/+/, '');
   assertSafeKey(key, url);
-  return key;
+  // A class keeps a key for each of up to a million files: when the key is spelled in its URL
+  // as it is (no escapes), a slice shares the URL's memory instead of copying it.
+  const at = url.indexOf(key);
+  return at === -1 ? key : url.slice(at, at + key.length);
 }
 
 /**

@@ -35,12 +35,14 @@ import { CrawlError, SourcePermanentError, UnsafeUriError } from '../../schemas/
 import { FileList, type ClassFile, type FileKind } from './file-list.js';
 import { assetListReferences } from './asset-list.js';
 import {
-  listReferences,
   PLAYLIST_ROLES,
-  type PlaylistScan,
+  scanReferences,
+  type PlaylistSummary,
   type Reference,
   type ReferenceRole,
 } from './references.js';
+import { WalkReport } from './walk-report.js';
+import { CRAWL_LIMITS } from '../../schemas/config.js';
 import { UriPolicy } from './uri-policy.js';
 import { fetchAll, isHls, settleAll } from './fetch-all.js';
 import type { ProbeFile, SkippedUri, WalkOptions, WalkResult } from './walk-types.js';
@@ -110,28 +112,24 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
 type Fetched = Awaited<ReturnType<WalkOptions['fetchText']>>;
 /** A preload hint of a live playlist, to ask the origin about before it is listed. */
 type Hint = { url: string; key: string; kind: FileKind; playlist: string };
-/** The playlist a reference was found in, and the level its playlists are queued on. */
+/** The playlist a reference was found in, the level its playlists are queued on, its hints. */
 type From = {
   task: Task;
   hop: Hop;
   finalUrl: string;
   at: string;
   next: Task[];
-  endList: boolean;
-  imports: Definitions | undefined;
+  hints: Hint[];
 };
 
 /** One walk: the files found so far, what was queued, and what was reported. */
 class ClassWalk {
   private readonly policy: UriPolicy;
-  private readonly list = new FileList();
-  private readonly result: Omit<WalkResult, 'files' | 'manifestKey'> = {
-    skipped: [],
-    gaps: [],
-    steering: [],
-    live: [],
-  };
+  private readonly list: FileList;
+  private readonly report: WalkReport;
   private readonly maxPlaylists: number;
+  private readonly maxCrawlBytes: number;
+  private crawledBytes = 0;
   private readonly requested = new Set<string>();
   private manifestKey: string | undefined;
   private fetched = 0;
@@ -144,6 +142,10 @@ class ClassWalk {
   ) {
     this.policy = new UriPolicy(manifestUrl, o.allowedOrigins);
     this.maxPlaylists = o.maxPlaylists ?? 10_000;
+    this.maxCrawlBytes = o.maxCrawlBytes ?? CRAWL_LIMITS.maxCrawlBytes;
+    const maxFiles = o.maxFiles ?? CRAWL_LIMITS.maxFiles;
+    this.list = new FileList(maxFiles);
+    this.report = new WalkReport(maxFiles);
     this.probe = o.probe ?? probeBy(o.fetchText);
   }
 
@@ -191,27 +193,13 @@ class ClassWalk {
       if ('error' in answer) throw answer.error;
       const { url, key, kind, playlist } = hint;
       if (answer.value.served) this.list.add({ url, key, kind });
-      else
-        this.result.gaps.push({
-          url: redactQuery(url),
-          key,
-          playlist,
-          absent: answer.value.reason,
-        });
+      else this.report.gap({ url: redactQuery(url), key, playlist, absent: answer.value.reason });
     }
   }
 
   finish(): WalkResult {
-    const { list, result } = this;
-    // A gap whose file is also named without EXT-X-GAP is a file; each gap and skip is listed once.
-    result.gaps = uniqueBy(
-      result.gaps.filter((g) => !list.has(g.key)),
-      (g) => g.key,
-    );
-    result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
-    // A playlist served again from another URL, with the same text, is scanned again.
-    result.live = [...new Set(result.live)];
-    return { files: list.files, manifestKey: this.manifestKey!, ...result };
+    const { list } = this;
+    return { files: list.files, manifestKey: this.manifestKey!, ...this.report.result(list) };
   }
 
   private visit(task: Task, body: Fetched, next: Task[]): void {
@@ -223,12 +211,14 @@ class ClassWalk {
       );
     }
     const { text } = body;
+    const bytes = Buffer.byteLength(text);
     const max = this.o.maxPlaylistBytes;
-    if (max !== undefined && Buffer.byteLength(text) > max) {
+    if (max !== undefined && bytes > max) {
       throw new CrawlError(
         `playlist ${at} is larger than the limit of ${max} bytes (maxPlaylistBytes)`,
       );
     }
+    this.spend(bytes, at);
     const key = this.keyOf(finalUrl);
     assertNoCycle(task.lineage, key, finalUrl);
     this.manifestKey ??= key;
@@ -239,7 +229,7 @@ class ClassWalk {
         return;
       for (const ref of assetListReferences(text, finalUrl)) {
         const r = this.policy.resolve(ref, finalUrl);
-        if ('skip' in r) this.result.skipped.push(skipped(ref, r.skip, finalUrl));
+        if ('skip' in r) this.report.skip(skipped(ref, r.skip, finalUrl));
         else this.enqueue(next, task, hop, r.url, 'playlist');
       }
       return;
@@ -250,18 +240,49 @@ class ClassWalk {
       throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
     }
     if (!this.list.add({ url: task.url, key, kind: 'playlist' }, finalUrl, digest(text))) return;
-    const scan = listReferences(text, finalUrl, {
-      requestUrl: task.url,
-      ...(task.imports ? { imports: task.imports } : {}),
-    });
-    if (scan.type === 'media') this.checkComplete(scan, key, at);
-    const imports = scan.type === 'multivariant' ? scan.definitions : undefined;
-    const from: From = { task, hop, finalUrl, at, next, endList: scan.endList, imports };
-    for (const ref of scan.references) this.follow(ref, from);
+    this.scan(text, { task, hop, finalUrl, at, next, hints: [] }, key);
+  }
+
+  /**
+   * Follows each reference of a playlist as its line is read, so that the memory of a crawl is
+   * its file list, not every line of every playlist; what needs the whole playlist comes after.
+   */
+  private scan(text: string, from: From, key: string): void {
+    const queuedBefore = from.next.length;
+    const summary = scanReferences(
+      text,
+      from.finalUrl,
+      {
+        requestUrl: from.task.url,
+        ...(from.task.imports ? { imports: from.task.imports } : {}),
+        maxUriLength: this.o.maxUriLength ?? CRAWL_LIMITS.maxUriLength,
+        onExpand: (added, line) => this.spend(added, `${from.at} line ${line}`),
+      },
+      (ref) => this.follow(ref, from),
+    );
+    if (summary.type === 'media') this.checkComplete(summary, key, from.at);
+    // Variables of a multivariant playlist reach the playlists it names (EXT-X-DEFINE IMPORT).
+    if (summary.type === 'multivariant') {
+      for (const task of from.next.slice(queuedBefore)) task.imports = summary.definitions;
+    }
+    // A hint of a live window names a part the origin may still be writing: asked about later.
+    if (summary.endList) {
+      for (const { url, key, kind } of from.hints) this.list.add({ url, key, kind });
+    } else this.hints.push(...from.hints);
+  }
+
+  /** Counts bytes a class's crawl reads or expands to; past the limit, the class fails. */
+  private spend(bytes: number, at: string): void {
+    this.crawledBytes += bytes;
+    if (this.crawledBytes > this.maxCrawlBytes) {
+      throw new CrawlError(
+        `the playlists of this class amount to more than ${this.maxCrawlBytes} bytes with their variables substituted, at ${at} (COLONY_MAX_CRAWL_BYTES)`,
+      );
+    }
   }
 
   /** A delta update always fails; a live window fails unless allowLive, which lists it. */
-  private checkComplete(scan: PlaylistScan, key: string, at: string): void {
+  private checkComplete(scan: PlaylistSummary, key: string, at: string): void {
     if (scan.deltaUpdate) {
       throw new CrawlError(
         `${at} is a delta update (EXT-X-SKIP): it leaves segments out, even for a live copy; give colony the full playlist (a URL without _HLS_skip, from an origin that serves the full form)`,
@@ -273,14 +294,14 @@ class ClassWalk {
         `${at} is a live playlist (no EXT-X-ENDLIST): its segments are still being written; set allowLive to copy the current window`,
       );
     }
-    this.result.live.push(key);
+    this.report.markLive(key);
   }
 
   /** One reference of a playlist: reported, skipped, a gap, a playlist to queue, or a file. */
   private follow(ref: Reference, p: From): void {
-    const { result } = this;
+    const { report } = this;
     if (ref.role === 'content-steering') {
-      result.steering.push({
+      report.steer({
         serverUri: redactQuery(ref.url ?? ref.uri),
         ...(ref.detail ? { pathwayId: ref.detail } : {}),
         playlist: p.at,
@@ -289,25 +310,24 @@ class ClassWalk {
     }
     const reported = REPORTED[ref.role];
     if (reported) {
-      result.skipped.push(skipped(ref, reported, p.finalUrl));
+      report.skip(skipped(ref, reported, p.finalUrl));
       return;
     }
     const gap = ref.gap === true;
     const r = this.policy.resolve(ref, p.finalUrl, gap ? { gap: true } : {});
     if ('skip' in r) {
-      result.skipped.push(skipped(ref, r.skip, p.finalUrl));
+      report.skip(skipped(ref, r.skip, p.finalUrl));
     } else if (gap) {
-      result.gaps.push({ url: redactQuery(r.url), key: this.keyOf(r.url), playlist: p.at });
+      report.gap({ url: redactQuery(r.url), key: this.keyOf(r.url), playlist: p.at });
     } else if (PLAYLIST_ROLES.has(ref.role)) {
-      this.enqueue(p.next, p.task, p.hop, r.url, 'playlist', p.imports);
+      this.enqueue(p.next, p.task, p.hop, r.url, 'playlist');
     } else if (ref.role === 'asset-list') {
       this.enqueue(p.next, p.task, p.hop, r.url, 'asset-list');
     } else {
       const kind =
         ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
       const file = { url: r.url, key: this.keyOf(r.url), kind };
-      // A hint of a live window names a part the origin may still be writing: asked about later.
-      if (ref.role === 'preload-hint' && !p.endList) this.hints.push({ ...file, playlist: p.at });
+      if (ref.role === 'preload-hint') p.hints.push({ ...file, playlist: p.at });
       else this.list.add(file);
     }
   }
@@ -319,13 +339,12 @@ class ClassWalk {
     parentHop: Hop,
     url: string,
     kind: Task['kind'],
-    imports?: Definitions,
   ): void {
     const lineage = [...parent.lineage, parentHop];
     assertNoCycle(lineage, this.keyOf(url), url);
     if (this.requested.has(url)) return;
     this.requested.add(url);
-    next.push({ url, kind, lineage, ...(imports ? { imports } : {}) });
+    next.push({ url, kind, lineage });
   }
 
   private keyOf(url: string): string {

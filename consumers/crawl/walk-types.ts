@@ -30,6 +30,18 @@ export type WalkOptions = {
   maxPlaylists?: number;
   /** Largest playlist accepted, in bytes; fetchText should enforce it while reading, too. */
   maxPlaylistBytes?: number;
+  /**
+   * Most files one class may have (COLONY_MAX_FILES_PER_CLASS), and most URIs not copied and
+   * gaps it may report. Default 1,000,000.
+   */
+  maxFiles?: number;
+  /**
+   * Most bytes one class's playlists may amount to, with what variable substitution adds to
+   * them (COLONY_MAX_CRAWL_BYTES): the crawl's memory follows from it. Default 256 MiB.
+   */
+  maxCrawlBytes?: number;
+  /** Longest URI, after variable substitution (COLONY_MAX_URI_LENGTH). Default 8192. */
+  maxUriLength?: number;
   /** Copy the current window of a live playlist (no EXT-X-ENDLIST) instead of failing. */
   allowLive?: boolean;
   /** Playlists fetched at once. Default 8. */

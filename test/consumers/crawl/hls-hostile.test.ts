@@ -602,3 +602,91 @@ test('more playlists than maxPlaylists fail the class', async (t) => {
   );
   assert.match(String(error), /more than 3 playlists in one class/);
 });
+
+test('crawl limits fail the class with the reason: files, crawled bytes, expanded URI length, reports', async (t) => {
+  const define = `#EXT-X-DEFINE:NAME="p",VALUE="${'a'.repeat(900)}"`;
+  const cases: [string, Record<string, Route>, Partial<WalkOptions>, RegExp][] = [
+    [
+      'files',
+      { '/l/i.m3u8': media('a.ts', 'b.ts', 'c.ts', 'd.ts') },
+      { maxFiles: 4 },
+      /more than 4 files in one class \(COLONY_MAX_FILES_PER_CLASS\)/,
+    ],
+    [
+      'URIs not copied',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          ...Array.from({ length: 5 }, (_, i) => `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://k${i}"`),
+          '#EXTINF:4,',
+          'a.ts',
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxFiles: 4 },
+      /more than 4 URIs not copied in one class \(COLONY_MAX_FILES_PER_CLASS\)/,
+    ],
+    [
+      'crawled bytes across playlists',
+      {
+        '/l/m.m3u8': playlist(
+          '#EXT-X-STREAM-INF:BANDWIDTH=1',
+          'a.m3u8',
+          '#EXT-X-STREAM-INF:BANDWIDTH=2',
+          'b.m3u8',
+        ),
+        '/l/a.m3u8': media(...Array.from({ length: 40 }, (_, i) => `s${i}.ts`)),
+        '/l/b.m3u8': media(...Array.from({ length: 40 }, (_, i) => `s${i}.ts`)),
+      },
+      { maxCrawlBytes: 1000 },
+      /more than 1000 bytes with their variables substituted, at .*\/l\/b\.m3u8 \(COLONY_MAX_CRAWL_BYTES\)/,
+    ],
+    [
+      'bytes added by variables',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          define,
+          ...Array.from({ length: 20 }, (_, i) => `#EXTINF:4,\n{$p}${i}.ts`),
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxCrawlBytes: 10_000 },
+      /more than 10000 bytes with their variables substituted, at .*\/l\/i\.m3u8 line 2\d \(COLONY_MAX_CRAWL_BYTES\)/,
+    ],
+    [
+      'one URI of many variable references',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          define,
+          '#EXTINF:4,',
+          `${'{$p}'.repeat(100_000)}.ts`,
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxPlaylistBytes: 1 << 20 },
+      /line 5: a URI longer than 8192 characters after variable substitution \(COLONY_MAX_URI_LENGTH\)/,
+    ],
+    [
+      'one long URI attribute',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          `#EXT-X-MAP:URI="${'m'.repeat(300)}.mp4"`,
+          '#EXTINF:4,',
+          'a.ts',
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxUriLength: 256 },
+      /line 3: EXT-X-MAP names a URI of 304 characters \(after variable substitution\), over the limit of 256 \(COLONY_MAX_URI_LENGTH\)/,
+    ],
+  ];
+  for (const [name, routes, options, reason] of cases) {
+    const entry = Object.keys(routes)[0]!;
+    const { error } = await failure(t, routes, entry, options);
+    assert.ok(error instanceof CrawlError, `${name}: ${String(error)}`);
+    assert.match(error.message, reason, name);
+  }
+});
