@@ -1,5 +1,6 @@
 import { CrawlError } from '../../schemas/errors.js';
 import { MAX_URLS_PER_KEY } from '../../schemas/events.js';
+import { KeyShapes } from './key-rules.js';
 
 export type FileKind =
   'playlist' | 'segment' | 'init' | 'key' | 'part' | 'preload-hint' | 'session-data' | 'asset-list';
@@ -33,6 +34,7 @@ export class FileList {
   // One entry per file, the file itself: a class may have a million.
   private readonly byKey = new Map<string, ClassFile>();
   private readonly playlists = new Map<string, Served>();
+  private readonly shapes = new KeyShapes(this.byKey);
 
   /** @param maxFiles most files the class may have (COLONY_MAX_FILES_PER_CLASS). */
   constructor(private readonly maxFiles = Number.POSITIVE_INFINITY) {}
@@ -47,8 +49,9 @@ export class FileList {
    *   and for a playlist served again, with the same text, from another URL (whose relative URIs
    *   and QUERYPARAM variables may name other URLs, so it is scanned too).
    * @throws CrawlError when one file is named both as a playlist and as media, when a playlist
-   *   key is served with two different texts, when more than MAX_URLS_PER_KEY URLs name a key, or
-   *   when the class would have more than `maxFiles` files.
+   *   key is served with two different texts, when more than MAX_URLS_PER_KEY URLs name a key,
+   *   when the class would have more than `maxFiles` files, or when the key clashes with another
+   *   (see KeyShapes: Unicode twins, a file where another key needs a folder).
    */
   add(file: ClassFile, identity = file.url, content?: string): boolean {
     const known = this.byKey.get(file.key);
@@ -58,6 +61,7 @@ export class FileList {
           `more than ${this.maxFiles} files in one class (COLONY_MAX_FILES_PER_CLASS)`,
         );
       }
+      this.shapes.admit(file.key);
       this.byKey.set(file.key, file);
       if (identity !== file.url || content !== undefined)
         this.playlists.set(file.key, { identity, content });

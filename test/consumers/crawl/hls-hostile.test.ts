@@ -690,3 +690,34 @@ test('crawl limits fail the class with the reason: files, crawled bytes, expande
     assert.match(error.message, reason, name);
   }
 });
+
+test('keys one destination cannot hold apart fail the class, in either order', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['x/a.ts', 'x'], /"k\/x" is a file, and "k\/x\/a\.ts" needs it to be a folder/],
+    [
+      ['x', 'y.ts', 'x/deep/a.ts'],
+      /"k\/x" is a file, and "k\/x\/deep\/a\.ts" needs it to be a folder/,
+    ],
+    [['d/e/f.ts', 'd/g.ts', 'd/e'], /"k\/d\/e" is a file, and "k\/d\/e\/f\.ts" needs it/],
+    [
+      ['cafe%CC%81.ts', 'caf%C3%A9.ts'],
+      /"k\/cafe\\u0301\.ts" and "k\/caf\\u00e9\.ts" are one name/,
+    ],
+  ];
+  for (const [uris, reason] of cases) {
+    const { error } = await failure(t, { '/k/i.m3u8': media(...uris) }, '/k/i.m3u8');
+    assert.ok(error instanceof CrawlError, String(error));
+    assert.match(error.message, reason);
+  }
+  // Folders and files that merely share a start are fine, and so is one NFD name alone.
+  const origin = await startRouteOrigin({
+    '/k/i.m3u8': media('x.ts', 'x/a.ts', 'xy/a.ts', 'cafe%CC%81.ts', 'd/e.ts', 'd/e/f.ts'),
+  });
+  const http = httpFetcher();
+  t.after(async () => {
+    await http.close();
+    await origin.close();
+  });
+  const walked = await walkClass(`${origin.url}/k/i.m3u8`, { fetchText: http.fetchText });
+  assert.equal(walked.files.length, 7);
+});
