@@ -1,9 +1,14 @@
 /**
  * The crawl of one HLS title (SPEC section 4): every file a player may need, and nothing else.
  *
- * Modules: `hls/references.ts` lists the URIs of one playlist (a line scan of our own; see there
- * what m3u8-parser misses), `hls/variables.ts` does EXT-X-DEFINE, `hls/uri-policy.ts` decides what
- * may be fetched, `hls/file-list.ts` keeps one file per destination key, `source-key.ts` makes keys.
+ * Modules: `references.ts` lists the URIs of one playlist (a line scan of our own; see there what
+ * m3u8-parser misses), `variables.ts` does EXT-X-DEFINE, `uri-policy.ts` decides what may be
+ * fetched, `file-list.ts` keeps one file per destination key, `source-key.ts` makes keys and
+ * `key-rules.ts` refuses the ones that bite later, `preload-hints.ts` asks about live hints,
+ * `walk-report.ts` keeps what is reported rather than copied.
+ * - Limits (SPEC section 5): files per class, bytes crawled (with what EXT-X-DEFINE adds) and the
+ *   length of one expanded URI fail the class with the reason; references are followed as their
+ *   line is read, so memory is the file list, not the playlists' lines.
  *
  * Decisions, each tested in test/consumers/crawl/hls-*.test.ts:
  * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES) is not a file job; it is returned in
@@ -31,7 +36,7 @@
  *   Content-Type only explains a body that is not HLS (an HTML error page, say).
  */
 import { createHash } from 'node:crypto';
-import { CrawlError, SourcePermanentError, UnsafeUriError } from '../../schemas/errors.js';
+import { CrawlError, UnsafeUriError } from '../../schemas/errors.js';
 import { FileList, type ClassFile, type FileKind } from './file-list.js';
 import { assetListReferences } from './asset-list.js';
 import {
@@ -41,11 +46,12 @@ import {
   type Reference,
   type ReferenceRole,
 } from './references.js';
-import { WalkReport } from './walk-report.js';
+import { skipped, WalkReport } from './walk-report.js';
 import { CRAWL_LIMITS } from '../../schemas/config.js';
 import { UriPolicy } from './uri-policy.js';
-import { fetchAll, isHls, settleAll } from './fetch-all.js';
-import type { ProbeFile, SkippedUri, WalkOptions, WalkResult } from './walk-types.js';
+import { fetchAll, isHls } from './fetch-all.js';
+import { askOrigin, probeBy, type Hint } from './preload-hints.js';
+import type { ProbeFile, WalkOptions, WalkResult } from './walk-types.js';
 import type { Definitions } from './variables.js';
 import { redactQuery, sourceKey } from './source-key.js';
 
@@ -59,6 +65,7 @@ export type {
   WalkOptions,
   WalkResult,
 } from './walk-types.js';
+export { probeBy } from './preload-hints.js';
 export {
   listReferences,
   type PlaylistScan,
@@ -110,8 +117,6 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
 }
 
 type Fetched = Awaited<ReturnType<WalkOptions['fetchText']>>;
-/** A preload hint of a live playlist, to ask the origin about before it is listed. */
-type Hint = { url: string; key: string; kind: FileKind; playlist: string };
 /** The playlist a reference was found in, the level its playlists are queued on, its hints. */
 type From = {
   task: Task;
@@ -184,16 +189,12 @@ class ClassWalk {
 
   /** Lists the preload hints of this level that the origin serves; records the others. */
   private async probeHints(): Promise<void> {
-    const hints = uniqueBy(this.hints, (h) => h.url).filter((h) => !this.list.has(h.key));
+    const hints = this.hints.filter((h) => !this.list.has(h.key));
     this.hints = [];
-    if (hints.length === 0) return;
-    const answers = await settleAll(hints, (h) => this.probe(h.url), this.o.concurrency ?? 8);
-    for (const [i, hint] of hints.entries()) {
-      const answer = answers[i]!;
-      if ('error' in answer) throw answer.error;
+    for (const { hint, absent } of await askOrigin(hints, this.probe, this.o.concurrency ?? 8)) {
       const { url, key, kind, playlist } = hint;
-      if (answer.value.served) this.list.add({ url, key, kind });
-      else this.report.gap({ url: redactQuery(url), key, playlist, absent: answer.value.reason });
+      if (absent === undefined) this.list.add({ url, key, kind });
+      else this.report.gap({ url: redactQuery(url), key, playlist, absent });
     }
   }
 
@@ -357,45 +358,11 @@ function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64');
 }
 
-/**
- * A probe made of a GET (`get` resolves once the origin answered with the file): a permanent
- * refusal (404, 410, 403) means absent; transient errors are thrown, for the caller to retry.
- */
-export function probeBy(get: (url: string) => Promise<unknown>): ProbeFile {
-  return async (url) => {
-    try {
-      await get(url);
-      return { served: true };
-    } catch (err) {
-      if (err instanceof SourcePermanentError) return { served: false, reason: err.message };
-      throw err;
-    }
-  };
-}
-
-function uniqueBy<T>(items: T[], id: (item: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((item) => !seen.has(id(item)) && seen.add(id(item)) !== undefined);
-}
-
 function assertNoCycle(lineage: Task['lineage'], key: string, url: string): void {
   const at = lineage.findIndex((hop) => hop.key === key);
   if (at === -1) return;
   const chain = [...lineage.slice(at).map((hop) => hop.path), pathOf(url)].join(' -> ');
   throw new CrawlError(`playlist cycle: ${chain}`);
-}
-
-function skipped(
-  ref: Pick<Reference, 'uri' | 'url' | 'tag' | 'line'>,
-  reason: string,
-  playlist: string,
-): SkippedUri {
-  const uri = ref.url ?? ref.uri;
-  // A data: URI can be kilobytes of base64 (a PSSH box): its media type is enough to recognise it.
-  const shown = /^data:/i.test(uri)
-    ? `${uri.slice(0, Math.min(40, uri.indexOf(',') + 1 || 40))}…`
-    : redactQuery(uri);
-  return { uri: shown, reason, tag: ref.tag, playlist: redactQuery(playlist), line: ref.line };
 }
 
 function stripHash(url: string): string {

@@ -1,5 +1,7 @@
 import { CrawlError } from '../../schemas/errors.js';
 import type { FileList } from './file-list.js';
+import type { Reference } from './references.js';
+import { redactQuery } from './source-key.js';
 import type { GapRef, SkippedUri, SteeringReport, WalkResult } from './walk-types.js';
 
 /**
@@ -55,4 +57,18 @@ export class WalkReport {
         `more than ${this.max} ${what} in one class (COLONY_MAX_FILES_PER_CLASS)`,
       );
   }
+}
+
+/** A URI not copied, with the reason; never with its query, and a data: URI only by its type. */
+export function skipped(
+  ref: Pick<Reference, 'uri' | 'url' | 'tag' | 'line'>,
+  reason: string,
+  playlist: string,
+): SkippedUri {
+  const uri = ref.url ?? ref.uri;
+  // A data: URI can be kilobytes of base64 (a PSSH box): its media type is enough to recognise it.
+  const shown = /^data:/i.test(uri)
+    ? `${uri.slice(0, Math.min(40, uri.indexOf(',') + 1 || 40))}…`
+    : redactQuery(uri);
+  return { uri: shown, reason, tag: ref.tag, playlist: redactQuery(playlist), line: ref.line };
 }
