@@ -6,11 +6,11 @@
  * fetched, `file-list.ts` keeps one file per destination key, `source-key.ts` makes keys and
  * `key-rules.ts` refuses the ones that bite later, `preload-hints.ts` asks about live hints,
  * `walk-report.ts` keeps what is reported rather than copied.
+ *
+ * Decisions, each tested in test/consumers/crawl/hls-*.test.ts:
  * - Limits (SPEC section 5): files per class, bytes crawled (with what EXT-X-DEFINE adds) and the
  *   length of one expanded URI fail the class with the reason; references are followed as their
  *   line is read, so memory is the file list, not the playlists' lines.
- *
- * Decisions, each tested in test/consumers/crawl/hls-*.test.ts:
  * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES) is not a file job; it is returned in
  *   `gaps` with its key, so a report can say it was allowed to be absent. Named elsewhere without
  *   a gap, it is a file.
