@@ -327,14 +327,17 @@ class PlaylistScanner {
     extra: Partial<Reference> = {},
   ): void {
     if (uri === '') this.fail(line, `${tag} has an empty URI`);
+    const url = resolve(uri, this.baseUrl);
+    // Resolved too: a relative URI grows by the playlist's own URL, and a job's URL has a limit.
+    const length = Math.max(uri.length, url?.length ?? 0);
     const max = this.o.maxUriLength;
-    if (max !== undefined && uri.length > max) {
+    if (max !== undefined && length > max) {
       this.fail(
         line,
-        `${tag} names a URI of ${uri.length} characters (after variable substitution), over the limit of ${max} (COLONY_MAX_URI_LENGTH)`,
+        `${tag} names a URI of ${length} characters (after variable substitution and resolution), over the limit of ${max} (COLONY_MAX_URI_LENGTH)`,
       );
     }
-    this.onReference({ role, tag, line, uri, url: resolve(uri, this.baseUrl), ...extra });
+    this.onReference({ role, tag, line, uri, url, ...extra });
   }
 
   /** The substituted value of an attribute that carries a URI; a repeated one is ambiguous. */

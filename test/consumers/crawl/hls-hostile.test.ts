@@ -680,7 +680,13 @@ test('crawl limits fail the class with the reason: files, crawled bytes, expande
         ),
       },
       { maxUriLength: 256 },
-      /line 3: EXT-X-MAP names a URI of 304 characters \(after variable substitution\), over the limit of 256 \(COLONY_MAX_URI_LENGTH\)/,
+      /line 3: EXT-X-MAP names a URI of \d{3} characters \(after variable substitution and resolution\), over the limit of 256 \(COLONY_MAX_URI_LENGTH\)/,
+    ],
+    [
+      'a relative URI within the limit that resolves past it',
+      { '/l/i.m3u8': media(`${'s'.repeat(240)}.ts`) },
+      { maxUriLength: 256 },
+      /line 4: URI line names a URI of 2\d\d characters \(after variable substitution and resolution\)/,
     ],
   ];
   for (const [name, routes, options, reason] of cases) {
