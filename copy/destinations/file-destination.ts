@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -129,12 +129,25 @@ export class FileDestination implements Destination {
     return createReadStream(target);
   }
 
-  /** Removes the file at `key`, if there is one. */
+  /**
+   * Removes the file at `key`, if there is one, and the directories below the root that this
+   * leaves empty: as on S3, a deleted key leaves no trace.
+   */
   async delete(key: string): Promise<void> {
     const target = this.pathFor(key);
     await unlink(target).catch((err: unknown) => {
       if (errnoCode(err) !== 'ENOENT') throw toDestinationError('delete', target, err);
     });
+    for (let dir = path.dirname(target); dir.startsWith(this.root + path.sep);) {
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+      dir = path.dirname(dir);
+    }
   }
 
   async close(): Promise<void> {}

@@ -13,7 +13,7 @@ test('the probe writes under _colony/ and deletes what it wrote (file://)', asyn
   t.after(() => rm(root, { recursive: true, force: true }));
   assert.ok(PROBE_PREFIX.startsWith('_colony/'));
   await probeDestination(new FileDestination({ root }));
-  assert.deepEqual(await readdir(join(root, '_colony', 'probe')), []);
+  assert.deepEqual(await readdir(root), [], 'no file and no directory left behind');
 });
 
 test('the probe writes under _colony/ and deletes what it wrote (S3)', async (t) => {
