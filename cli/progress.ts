@@ -148,7 +148,7 @@ export class Progress {
     if (files <= 0) return undefined;
     const ms = Math.max(1, this.now() - this.started);
     return (
-      `${plural(files, 'file')}, ${formatBytes(bytes)} in ${formatDuration(ms)}: ` +
+      `${plural(files, 'file')}, ${formatBytes(bytes)} in ${ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms)}: ` +
       `average ${formatRate((files * 1000) / ms)} files/s, ${formatBytes((bytes * 1000) / ms)}/s`
     );
   }

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { Config } from '../../schemas/config.js';
 import { describeError } from '../../schemas/errors.js';
-import { probeRedis } from '../../streams/redis.js';
+import { connectRedis, probeRedis } from '../../streams/redis.js';
 import { startLocalRedis, type LocalRedis } from '../local-redis.js';
 import { packageRoot } from '../package-root.js';
 import { startSampleOrigin } from '../sample-origin.js';
@@ -20,28 +21,35 @@ export function demoCommand(): Command {
 Serves the bundled sample HLS library (real ffmpeg output: multi-variant TS, fMP4 with
 alternate audio and subtitles, AES-128 with key rotation, byte ranges, an I-frame playlist,
 ...) on 127.0.0.1, copies every class to file://<dir> with the local runtime, and checks every
-copy byte for byte against the origin. Uses the Redis at REDIS_URL, or starts a throwaway
-redis-server when none answers.`),
+copy byte for byte against the origin.
+
+Uses the Redis at REDIS_URL, or starts a throwaway redis-server when none answers. In a Redis
+of yours it writes under a prefix of its own, colony-demo-<random> (never COLONY_PREFIX), and
+deletes every key under it when it ends, so that nothing of the demo shows in colony status.`),
     )
-    .option('--out <dir>', 'where the copies go', '.colony-demo/out');
+    .option('--out <dir>', 'where the copies go', '.colony-demo/out')
+    .option('--keep', "keep the demo's keys in Redis (the prefix is printed)");
   verbosity(cmd, 'no progress line', 'stage logs on stderr');
-  return cmd
-    .allowExcessArguments(false)
-    .action((raw: RawOptions) =>
-      runWith((config) =>
-        runDemo(
-          { out: String(raw.out), quiet: raw.quiet === true, verbose: raw.verbose === true },
-          config,
-        ),
+  return cmd.allowExcessArguments(false).action((raw: RawOptions) =>
+    runWith((config) =>
+      runDemo(
+        {
+          out: String(raw.out),
+          keep: raw.keep === true,
+          quiet: raw.quiet === true,
+          verbose: raw.verbose === true,
+        },
+        config,
       ),
-    );
+    ),
+  );
 }
 
 type Expected = Record<string, { manifest: string; files: string[] }>;
 
 /** Serves the sample library, copies it with `colony transfer`, and checks every byte. */
 export async function runDemo(
-  o: { out: string; quiet: boolean; verbose: boolean },
+  o: { out: string; keep: boolean; quiet: boolean; verbose: boolean },
   config: Config,
 ): Promise<number> {
   const out = resolve(o.out);
@@ -55,9 +63,12 @@ export async function runDemo(
     redis = await startLocalRedis();
     process.stderr.write(`no Redis at ${config.redisUrl}: started redis-server at ${redis.url}\n`);
   }
+  const redisUrl = redis?.url ?? config.redisUrl;
+  const prefix = `colony-demo-${randomBytes(4).toString('hex')}`;
   const origin = await startSampleOrigin({ root });
   process.stderr.write(
-    `sample origin at ${origin.url}/hls/, copying ${Object.keys(expected).length} classes to file://${out}\n`,
+    `sample origin at ${origin.url}/hls/, copying ${Object.keys(expected).length} classes to file://${out}` +
+      `${redis ? '' : ` (Redis keys under ${prefix}, ${o.keep ? 'kept' : 'deleted at the end'})`}\n`,
   );
   try {
     const manifests = Object.values(expected).map((e) => `${origin.url}/hls/${e.manifest}`);
@@ -71,7 +82,7 @@ export async function runDemo(
         quiet: o.quiet,
         verbose: o.verbose,
       },
-      { ...config, redisUrl: redis?.url ?? config.redisUrl },
+      { ...config, redisUrl, prefix },
     );
     let checked = 0;
     const wrong: string[] = [];
@@ -100,6 +111,26 @@ export async function runDemo(
     return 1;
   } finally {
     await origin.close();
-    await redis?.stop();
+    if (redis) await redis.stop();
+    else if (!o.keep) await deleteKeys(redisUrl, prefix);
+  }
+}
+
+/** Deletes every key under the demo's prefix (SCAN, never KEYS). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = await connectRedis(url, 'colony-demo-cleanup');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } catch (err) {
+    process.stderr.write(
+      `could not delete the demo's keys under ${prefix}: ${describeError(err)}\n`,
+    );
+  } finally {
+    redis.disconnect();
   }
 }
