@@ -11,7 +11,7 @@ import { createLogger } from '../../streams/log.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
 import { dryRun } from '../dry-run.js';
 import { preflight } from '../preflight.js';
-import { onStopSignals } from '../signals.js';
+import { onStopSignals, signalStatus } from '../signals.js';
 import { prose, requiredDest, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -47,7 +47,8 @@ unfinished classes and reports finished ones as they stand.`),
       'after',
       `
 Exit status: 0 when every class was transferred completely, 1 when a class
-failed, 2 on bad input or configuration, 130 when interrupted.`,
+failed or the destination or a manifest cannot be used, 2 on bad input or
+configuration, 130 or 143 when interrupted by SIGINT or SIGTERM.`,
     )
     .action((manifests: string[], raw: RawOptions) =>
       runWith((config) => runTransfer(transferOptions(manifests, raw, config), config)),
@@ -104,9 +105,9 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     config,
   });
 
-  let interrupted = false;
-  const release = onStopSignals(() => {
-    interrupted = true;
+  let interrupted: NodeJS.Signals | undefined;
+  const release = onStopSignals((signal) => {
+    interrupted = signal;
   });
   try {
     return await runStages(opts, config, classes, () => interrupted);
@@ -130,7 +131,7 @@ async function runStages(
   opts: TransferOptions,
   config: Config,
   requested: readonly { classId: string; manifestUrl: string }[],
-  interrupted: () => boolean,
+  interrupted: () => NodeJS.Signals | undefined,
 ): Promise<number> {
   const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
@@ -155,11 +156,12 @@ async function runStages(
       await new Promise((r) => setTimeout(r, 200));
     }
     progress.end();
-    if (interrupted()) {
+    const signal = interrupted();
+    if (signal) {
       process.stderr.write(
         'interrupted: unfinished work is handed back; run the same command again to resume\n',
       );
-      return 130;
+      return signalStatus(signal);
     }
     const reports: ClassReport[] = [];
     for (const s of states as ClassState[])
