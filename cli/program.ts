@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, type Help } from 'commander';
+import { Command, Help } from 'commander';
 import { prose } from './command-kit.js';
 import { completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
@@ -38,7 +38,6 @@ export function buildProgram(): Command {
 colony: copies whole HLS video libraries between clouds, and proves no file was left behind.`),
     )
     .version(colonyVersion(), '-V, --version', 'print the version')
-    .helpCommand('help [command]', 'help for a command')
     .addHelpText(
       'after',
       `
@@ -74,11 +73,20 @@ function subcommandTerm(cmd: Command): string {
   return `${cmd.name()} ${cmd.usage().replace(/\s*\[options\]$/, '')}`.trim();
 }
 
+/** Wraps text to the width, but for indented lines (examples), which stay as written. */
+function boxWrap(this: Help, text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((line) => (/^\s/.test(line) ? line : Help.prototype.boxWrap.call(this, line, width)))
+    .join('\n');
+}
+
 function configure(cmd: Command, path: string): void {
+  if (cmd.commands.length) cmd.helpCommand('help [command]', 'help for a command');
   cmd
     .exitOverride()
     .helpOption('-h, --help', 'print this help')
-    .configureHelp({ subcommandTerm, sortSubcommands: false } satisfies Partial<Help>)
+    .configureHelp({ subcommandTerm, boxWrap, sortSubcommands: false } satisfies Partial<Help>)
     .configureOutput({
       outputError: (message, write) => write(errorLine(message, path)),
     });
