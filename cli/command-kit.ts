@@ -3,6 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from '../schemas/config.js';
 import { UsageError } from '../schemas/errors.js';
+import { handOverSignals } from './early-signals.js';
+import { signalStatus } from './signals.js';
 
 /**
  * Help text written as paragraphs: lines of a paragraph are joined so that commander wraps
@@ -35,9 +37,18 @@ export type RawOptions = Record<string, unknown>;
 /**
  * Runs a command's work with the environment's configuration, loaded only once the arguments
  * parsed (so that `--help` works with a bad environment); the work's exit status becomes the
- * process's.
+ * process's. A command that stops gracefully on SIGINT/SIGTERM says so (`signals`) and takes
+ * them with onStopSignals; any other gets the default back (a signal ends it), and one that came
+ * while colony was loading ends it now.
  */
-export async function runWith(work: (config: Config) => Promise<number>): Promise<void> {
+export async function runWith(
+  work: (config: Config) => Promise<number>,
+  o: { signals?: boolean } = {},
+): Promise<void> {
+  if (!o.signals) {
+    const early = handOverSignals();
+    if (early) process.exit(signalStatus(early));
+  }
   process.exitCode = await work(loadConfig());
 }
 

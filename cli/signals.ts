@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { handOverSignals } from './early-signals.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -23,6 +24,9 @@ export function onStopSignals(stop: (signal: NodeJS.Signals) => void): () => voi
     stop(signal);
   };
   for (const s of STOP_SIGNALS) process.on(s, handler);
+  // A signal that came while colony was loading is this command's first.
+  const early = handOverSignals();
+  if (early) handler(early);
   return () => {
     for (const s of STOP_SIGNALS) process.off(s, handler);
   };

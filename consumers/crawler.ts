@@ -37,6 +37,16 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
   const fetchText = retryingFetch(o.fetchText, o.attempts ?? 3);
   const probe = o.probe && retryingFetch(o.probe, o.attempts ?? 3);
 
+  // The last error of each class entry being retried here, so that a crawl that never finishes
+  // fails with its cause (a refused connection, say), not only with its delivery count. Another
+  // process may hold the entry's last delivery; then only the count is known.
+  const lastErrors = new Map<string, string>();
+  const remember = (id: string, error: string): void => {
+    lastErrors.delete(id);
+    lastErrors.set(id, error);
+    if (lastErrors.size > 1000) lastErrors.delete(lastErrors.keys().next().value!);
+  };
+
   async function crawl(entry: ClassRequested): Promise<void> {
     const { classes, publisher, logger, config } = deps;
     const state = await stateOf(deps, entry);
@@ -97,11 +107,25 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
 
   return {
     async handle(batch: Delivery<ClassRequested>[]): Promise<BatchVerdict> {
-      await Promise.all(batch.map((d) => runInDeliverySpan(d, () => crawl(d.event))));
+      await Promise.all(
+        batch.map((d) =>
+          runInDeliverySpan(d, async () => {
+            try {
+              await crawl(d.event);
+              lastErrors.delete(d.id);
+            } catch (err) {
+              remember(d.id, describeError(err));
+              throw err;
+            }
+          }),
+        ),
+      );
     },
-    /** A class whose crawl kept failing fails with the reason instead of vanishing. */
+    /** A class whose crawl kept failing fails with its cause instead of vanishing. */
     async beforeDeadLetter(d: Delivery<ClassRequested>, reason: string): Promise<void> {
-      await failClass(d.event, `crawl did not finish: ${reason}`);
+      const cause = lastErrors.get(d.id);
+      lastErrors.delete(d.id);
+      await failClass(d.event, `crawl did not finish: ${cause ? `${cause} (${reason})` : reason}`);
     },
   };
 }

@@ -31,16 +31,18 @@ deletes every key under it when it ends, so that nothing of the demo shows in co
     .option('--keep', "keep the demo's keys in Redis (the prefix is printed)");
   verbosity(cmd, 'no progress line', 'stage logs on stderr');
   return cmd.allowExcessArguments(false).action((raw: RawOptions) =>
-    runWith((config) =>
-      runDemo(
-        {
-          out: String(raw.out),
-          keep: raw.keep === true,
-          quiet: raw.quiet === true,
-          verbose: raw.verbose === true,
-        },
-        config,
-      ),
+    runWith(
+      (config) =>
+        runDemo(
+          {
+            out: String(raw.out),
+            keep: raw.keep === true,
+            quiet: raw.quiet === true,
+            verbose: raw.verbose === true,
+          },
+          config,
+        ),
+      { signals: true },
     ),
   );
 }

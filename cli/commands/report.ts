@@ -15,6 +15,7 @@ import { Keys } from '../../streams/keys.js';
 import { connectBlocking, connectRedis, probeRedis } from '../../streams/redis.js';
 import { detachGroup } from '../../streams/replay.js';
 import { destUrl, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
+import { onStopSignals } from '../signals.js';
 import { parseOptions } from '../errors.js';
 import { formatBytes } from '../report.js';
 import { archiveFor } from './replay.js';
@@ -50,7 +51,7 @@ waits for it nor changes, and it acks what it reads.`),
   verbosity(cmd, 'no notes on stderr', 'name every invalid entry skipped, not only the first 20');
   return cmd
     .allowExcessArguments(false)
-    .action((raw: RawOptions) => runWith((config) => runReport(raw, config)));
+    .action((raw: RawOptions) => runWith((config) => runReport(raw, config), { signals: true }));
 }
 
 /** A Markdown table of the report. */
@@ -176,9 +177,7 @@ async function runReport(raw: RawOptions, config: Config): Promise<number> {
   const { archive, destination } =
     raw.archive === false ? {} : archiveFor(config, destUrl(raw.dest as string | undefined));
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const release = onStopSignals(() => stop.abort());
   let lastPrint = 0;
   let timer: NodeJS.Timeout | undefined;
   let latest: TransferReport | undefined;
@@ -218,8 +217,7 @@ async function runReport(raw: RawOptions, config: Config): Promise<number> {
     }
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
     if (temporary) {
       await detachGroup(redis, keys, 'results', group);
       await detachGroup(redis, keys, 'outcomes', group);

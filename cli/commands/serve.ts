@@ -43,7 +43,7 @@ consumer group, and work held by a process that dies is claimed by the others.`)
 On SIGTERM or SIGINT the process stops taking work, finishes or hands back what
 it holds, and exits.`,
     )
-    .action((raw: RawOptions) => runWith((config) => runServe(raw, config)));
+    .action((raw: RawOptions) => runWith((config) => runServe(raw, config), { signals: true }));
 }
 
 async function runServe(raw: RawOptions, config: Config): Promise<number> {

@@ -42,7 +42,7 @@ dead until a live consumer takes them over.`),
 Exit status: 0, or 1 when the class named is not known.`,
     )
     .action((classId: string | undefined, raw: RawOptions) =>
-      runWith((config) => runStatus(classId, raw, config)),
+      runWith((config) => runStatus(classId, raw, config), { signals: raw.watch !== undefined }),
     );
 }
 

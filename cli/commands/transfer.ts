@@ -51,7 +51,9 @@ failed or the destination or a manifest cannot be used, 2 on bad input or
 configuration, 130 or 143 when interrupted by SIGINT or SIGTERM.`,
     )
     .action((manifests: string[], raw: RawOptions) =>
-      runWith((config) => runTransfer(transferOptions(manifests, raw, config), config)),
+      runWith((config) => runTransfer(transferOptions(manifests, raw, config), config), {
+        signals: true,
+      }),
     );
 }
 
@@ -80,36 +82,37 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     concurrency: opts.concurrency ?? baseConfig.concurrency,
     dest: opts.dest,
   };
-  await probeRedis(config.redisUrl);
-  const classes = [...new Map(opts.manifests.map((m) => [classIdFor(m, opts.dest), m]))].map(
-    ([classId, manifestUrl]) => ({ classId, manifestUrl }),
-  );
-  const before = await statesOf(
-    config,
-    classes.map((c) => c.classId),
-  );
-  const inputs = classes.map((c, i) => ({ ...c, state: before[i] }));
-  if (opts.dryRun)
-    return dryRun(inputs, {
-      dest: opts.dest,
-      sourceBase: opts.sourceBase,
-      json: opts.json,
-      config,
-    });
-  // Only classes with work left are checked: a class transferred already is reported as it
-  // stands, even when its origin is gone.
-  const todo = inputs.filter((c) => c.state?.status !== 'transferred');
-  await preflight({
-    manifests: todo.map((c) => c.manifestUrl),
-    dest: todo.length ? opts.dest : undefined,
-    config,
-  });
-
   let interrupted: NodeJS.Signals | undefined;
   const release = onStopSignals((signal) => {
     interrupted = signal;
   });
   try {
+    await probeRedis(config.redisUrl);
+    const classes = [...new Map(opts.manifests.map((m) => [classIdFor(m, opts.dest), m]))].map(
+      ([classId, manifestUrl]) => ({ classId, manifestUrl }),
+    );
+    const before = await statesOf(
+      config,
+      classes.map((c) => c.classId),
+    );
+    const inputs = classes.map((c, i) => ({ ...c, state: before[i] }));
+    if (opts.dryRun)
+      return await dryRun(inputs, {
+        dest: opts.dest,
+        sourceBase: opts.sourceBase,
+        json: opts.json,
+        config,
+      });
+    // Only classes with work left are checked: a class transferred already is reported as it
+    // stands, even when its origin is gone.
+    const todo = inputs.filter((c) => c.state?.status !== 'transferred');
+    await preflight({
+      manifests: todo.map((c) => c.manifestUrl),
+      dest: todo.length ? opts.dest : undefined,
+      config,
+    });
+    // Stopped before anything was enqueued: nothing to hand back.
+    if (interrupted) return signalStatus(interrupted);
     return await runStages(opts, config, classes, () => interrupted);
   } finally {
     release();

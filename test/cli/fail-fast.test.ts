@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { startSampleOrigin, type SampleOrigin } from '../../cli/sample-origin.js';
 import { COLONY_BIN, collect, runColony, type CliResult } from '../helpers/cli.js';
 import { HLS_ROOT, expectedFixtures } from '../helpers/fixtures.js';
-import { TEST_REDIS_URL, deletePrefix, uniquePrefix } from '../helpers/redis.js';
+import { TEST_REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/redis.js';
+import { StatusDocument } from '../../schemas/cli-output.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 
 // A transfer that cannot work says why in one line within seconds, and enqueues nothing: the
@@ -188,5 +189,41 @@ describe('a transfer that cannot work fails at once with the cause', () => {
       e.COLONY_PREFIX,
       /^colony: cannot write to s3:\/\/library\/x: PUT s3:\/\/library\/x\/_colony\/probe\/\S+ failed: AccessDenied \(HTTP 403\)/,
     );
+  });
+
+  test('under serve, a class whose origin is dead fails with the cause, not only a delivery count', async (t) => {
+    const e = env({
+      COLONY_DEST: `file://${join(dir, 'serve-out')}`,
+      COLONY_BLOCK_MS: '100',
+      COLONY_MAX_DELIVERIES: '1',
+      COLONY_VISIBILITY_TIMEOUT_MS: '1000',
+    });
+    const catalog = join(dir, 'dead-origin.json');
+    await writeFile(
+      catalog,
+      JSON.stringify([{ classId: 'dead-origin', manifestUrl: 'http://127.0.0.1:1/master.m3u8' }]),
+    );
+    assert.equal((await runColony(['scan', '--catalog', catalog], e)).code, 0);
+    const serve = spawn(process.execPath, [COLONY_BIN, 'serve', '-q'], {
+      env: { ...process.env, ...e },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const served = collect(serve, 90_000);
+    t.after(async () => {
+      if (serve.exitCode === null) serve.kill('SIGKILL');
+      await served;
+    });
+
+    const reason = await waitFor(
+      async () => {
+        const run = await runColony(['status', 'dead-origin', '--json'], e);
+        const c = StatusDocument.parse(JSON.parse(run.stdout)).classes[0];
+        return c?.status === 'failed' ? c.failures[0]?.reason : undefined;
+      },
+      60_000,
+      'the class to fail',
+    );
+
+    assert.match(reason, /^crawl did not finish: .*ECONNREFUSED.* \(delivered \d+ times/);
   });
 });

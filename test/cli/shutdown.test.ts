@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,48 @@ describe('start-up and shutdown', () => {
     const line = `colony: cannot listen on 127.0.0.1:${port} (--port): the port is in use`;
     assert.equal(run.stderr.trim().split('\n').at(-1), line, run.stderr);
     assert.doesNotMatch(run.stderr, /\n\s+at |EADDRINUSE/);
+  });
+
+  test('SIGTERM while serve is still loading its modules: a clean stop, exit 0', async () => {
+    // A module hook holds back the load of the commands (cli/run.js) and says when it is asked
+    // for: by then main.js has run, and the signal lands while everything else is loading.
+    const marker = join(dir, 'loading');
+    const hooks = join(dir, 'hooks.mjs');
+    await writeFile(
+      hooks,
+      `import { writeFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier === './run.js' && context.parentURL?.endsWith('/cli/main.js')) {
+    writeFileSync(${JSON.stringify(marker)}, '');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return next(specifier, context);
+}
+`,
+    );
+    const register = join(dir, 'register.mjs');
+    await writeFile(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const serve = spawnColony(['serve', '-q'], { ...env(), NODE_OPTIONS: `--import ${register}` });
+    const done = collect(serve, BOUND_MS);
+    await waitFor(
+      () =>
+        access(marker).then(
+          () => true,
+          () => undefined,
+        ),
+      BOUND_MS,
+      'the load',
+    );
+
+    serve.kill('SIGTERM');
+    const run = await done;
+
+    assert.equal(run.signal, null, 'not killed by the signal');
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
   });
 
   describe('signals', () => {
