@@ -47,7 +47,8 @@ see README.md); options override it.
 
 Exit status: 0 on success, 1 when the work failed (a class failed, a file is
 missing, Redis cannot be reached), 2 on bad usage or configuration (no command
-prints this help on stderr and exits 2), 130 when interrupted.`,
+prints this help on stderr and exits 2), 130 or 143 when interrupted (SIGINT,
+SIGTERM; a second one exits at once).`,
     );
   for (const cmd of [
     transferCommand(),
