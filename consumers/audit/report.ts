@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { ClassOutcome, FileResults } from '../../schemas/events.js';
 import { describeError } from '../../schemas/errors.js';
 import { LOOP_BACKOFF, backoffDelay, sleep } from '../../copy/backoff.js';
@@ -7,7 +6,7 @@ import { decodeEntry } from '../../streams/codec.js';
 import type { Keys } from '../../streams/keys.js';
 import { lastEntryId, readGroup, type GroupEntry } from '../../streams/replay.js';
 import { compareIds, idTime } from '../../streams/stream-ids.js';
-import type { ColonyRedis } from '../../streams/redis.js';
+import type { BlockingConnection, ColonyRedis } from '../../streams/redis.js';
 
 /** The transfer report of one class, from the results and outcomes streams alone. */
 export type ClassTransferReport = {
@@ -182,7 +181,7 @@ export type ReportConsumerOptions = {
   /** Command connection: group creation, catch-up reads, acks. */
   redis: ColonyRedis;
   /** A connection of its own for the blocking reads of `follow` (see connectBlocking). */
-  reader: Redis;
+  reader: BlockingConnection;
   keys: Keys;
   group: string;
   consumer: string;
