@@ -8,7 +8,8 @@ import {
   type StoredDeadLetter,
 } from '../../streams/dead-letters.js';
 import { Keys } from '../../streams/keys.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { parseArgv } from '../args.js';
 
 export const dlqHelp = `Usage: colony dlq <list | retry | purge> [options]
@@ -50,7 +51,7 @@ export async function dlqCommand(args: string[], config: Config): Promise<number
   if (action !== 'list' && !values.all && ids.length === 0)
     throw new UsageError(`dlq ${action}: name entry ids or pass --all`);
 
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-dlq');
   try {
     const keys = new Keys(config.prefix, config.shards);

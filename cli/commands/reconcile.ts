@@ -11,7 +11,8 @@ import {
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
 import { archiveFor } from './replay.js';
@@ -55,7 +56,7 @@ export async function reconcileCommand(args: string[], config: Config): Promise<
     dest: values.dest,
     json: values.json ?? false,
   });
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-reconcile');
   const keys = new Keys(config.prefix, config.shards);
   const { archive, destination: archiveDest } = archiveFor(config, opts.dest);

@@ -5,7 +5,8 @@ import type { Config } from '../../schemas/config.js';
 import { UsageError } from '../../schemas/errors.js';
 import { StreamArchive } from '../../streams/archive.js';
 import { Keys } from '../../streams/keys.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { attachGroup, readHistory } from '../../streams/replay.js';
 import { compareIds, parsePosition } from '../../streams/stream-ids.js';
 import { parseArgv } from '../args.js';
@@ -97,7 +98,7 @@ export async function replayCommand(args: string[], config: Config): Promise<num
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
   });
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-replay');
   const keys = new Keys(config.prefix, config.shards);
   const { archive, destination } = values['no-archive'] ? {} : archiveFor(config, opts.dest);

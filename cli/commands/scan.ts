@@ -14,7 +14,8 @@ import {
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
 
@@ -71,7 +72,7 @@ export async function scanCommand(args: string[], config: Config): Promise<numbe
   const records = opts.catalog
     ? parseCatalog(await readCatalog(opts.catalog))
     : await discovered(opts.discover!, opts.dest, config);
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-scan');
   try {
     const keys = new Keys(config.prefix, config.shards);

@@ -4,6 +4,7 @@ import type { Config } from '../../schemas/config.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import type { Logger } from '../../streams/log.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
@@ -55,6 +56,13 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
   });
   await waitForRedis(config.redisUrl, logger, () => stopAsked);
   if (stopAsked) return 0;
+  const server = await verifyRedis(config.redisUrl, { report: (f) => logger.warn(f.message) });
+  const persistence = server.findings.find((f) => f.check === 'persistence' && f.level === 'ok');
+  if (persistence) logger.info(persistence.message);
+  if (server.cluster)
+    logger.info(
+      `Redis Cluster: ${server.masters?.length ?? 0} masters, ${config.shards} stream shards`,
+    );
   const host = await startStages({ config, stages: opts.stages, logger });
   logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
 

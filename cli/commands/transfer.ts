@@ -4,7 +4,7 @@ import type { Config } from '../../schemas/config.js';
 import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
-import { probeRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -61,8 +61,8 @@ export async function transferCommand(args: string[], baseConfig: Config): Promi
     concurrency: opts.concurrency ?? baseConfig.concurrency,
     dest: opts.dest,
   };
-  await probeRedis(config.redisUrl);
   const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
+  await verifyRedis(config.redisUrl, { report: (f) => logger.warn(f.message) });
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
   const { classes, publisher } = host.deps;
 

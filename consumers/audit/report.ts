@@ -282,17 +282,36 @@ export async function runReportConsumer(o: ReportConsumerOptions): Promise<Repor
   }
   o.onCaughtUp?.(run);
 
+  /** On a cluster the shards sit on several nodes, which one XREADGROUP cannot span: each is
+   * read on its own, without blocking, and an empty round waits a little. */
+  async function readEachShard(keys: string[]): Promise<GroupEntry[]> {
+    const out: GroupEntry[] = [];
+    for (const key of keys)
+      out.push(
+        ...(await readGroup(o.redis, {
+          group: o.group,
+          consumer: o.consumer,
+          keys: [key],
+          count: 500,
+        })),
+      );
+    if (out.length === 0) await sleep(Math.min(o.blockMs ?? 1000, 250));
+    return out;
+  }
+
   let errors = 0;
   while (o.follow && !o.signal?.aborted) {
     let entries: GroupEntry[];
     try {
-      entries = await readGroup(o.reader, {
-        group: o.group,
-        consumer: o.consumer,
-        keys: [...streamOf.keys()],
-        count: 500,
-        blockMs: o.blockMs ?? 1000,
-      });
+      entries = o.redis.isCluster
+        ? await readEachShard([...streamOf.keys()])
+        : await readGroup(o.reader, {
+            group: o.group,
+            consumer: o.consumer,
+            keys: [...streamOf.keys()],
+            count: 500,
+            blockMs: o.blockMs ?? 1000,
+          });
       errors = 0;
     } catch (err) {
       // A Redis restart or a dropped connection: wait and read again; a removed group is final.
