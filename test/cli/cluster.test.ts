@@ -1,0 +1,213 @@
+/**
+ * colony on a real Redis Cluster: 3 masters and 3 replicas from the machine's redis-server on
+ * loopback ports (test/helpers/redis-cluster.ts), one cluster for the whole file, stopped by
+ * PID after it. A transfer over 6 shards with trim, replay, reconcile and report on it; a master
+ * killed in the middle of a transfer; and the asynchronous-replication gap closed by WAIT.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startSampleOrigin, segmentBytes, type SampleOrigin } from '../../cli/sample-origin.js';
+import { collect, runColony, spawnColony } from '../helpers/cli.js';
+import { HLS_ROOT, expectedFixtures } from '../helpers/fixtures.js';
+import { uniquePrefix, waitFor } from '../helpers/redis.js';
+import { hasRedisServer, startLocalCluster, type LocalCluster } from '../helpers/redis-cluster.js';
+import { connectRedis, type ColonyRedis } from '../../streams/redis.js';
+import { Keys } from '../../streams/keys.js';
+
+type Report = {
+  classes: {
+    classId: string;
+    status: string;
+    files: number;
+    copied: number;
+    skipped: number;
+    failed: number;
+  }[];
+};
+
+const fixtures = expectedFixtures();
+let cluster: LocalCluster;
+let origin: SampleOrigin;
+let redis: ColonyRedis;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+const SYNTHETIC = { classes: 4, variants: 2, segmentsPerVariant: 120, segmentBytes: 3000 };
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'colony-cluster-out-'));
+  dirs.push(dir);
+  return dir;
+}
+
+before(async () => {
+  if (!hasRedisServer) return;
+  cluster = await startLocalCluster();
+  origin = await startSampleOrigin({ root: HLS_ROOT, synthetic: SYNTHETIC, segmentDelayMs: 2 });
+  redis = await connectRedis(cluster.url, 'cluster-test');
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  redis?.disconnect();
+  await origin?.close();
+  await cluster?.stop();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }, () => {
+  test('transfer over 6 shards, then report, reconcile --repair, trim --archive and replay', async () => {
+    // Prepare
+    const out = await tempDir();
+    const prefix = uniquePrefix('cl');
+    const env = {
+      REDIS_URL: cluster.url,
+      COLONY_PREFIX: prefix,
+      COLONY_SHARDS: '6',
+      COLONY_BATCH_SIZE: '10',
+      COLONY_BLOCK_MS: '100',
+      COLONY_DEST: `file://${out}/lib`,
+    };
+    const manifests = [
+      ...Object.values(fixtures).map((f) => `${origin.url}/hls/${f.manifest}`),
+      `${origin.url}/synthetic/c0/master.m3u8`,
+    ];
+
+    // Act
+    const run = await runColony(['transfer', ...manifests, '--json', '--quiet'], env);
+
+    // Assess: every class complete, every fixture byte-identical.
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as Report;
+    assert.equal(report.classes.length, manifests.length);
+    for (const c of report.classes) {
+      assert.equal(c.status, 'transferred', JSON.stringify(c));
+      assert.equal(c.copied, c.files, JSON.stringify(c));
+    }
+    for (const f of Object.values(fixtures)) {
+      for (const file of f.files)
+        assert.ok(
+          (await readFile(join(out, 'lib', 'hls', file))).equals(
+            await readFile(join(HLS_ROOT, file)),
+          ),
+          file,
+        );
+    }
+    // The jobs went to every shard, and the shards sit on every master.
+    const keys = new Keys(prefix, 6);
+    const owners = new Set<number>();
+    for (const key of keys.allShards('jobs')) {
+      assert.ok((await redis.xlen(key)) > 0, `${key} got no jobs`);
+      owners.add((await cluster.masterOf(key)).port);
+    }
+    assert.equal(owners.size, 3, 'shards spread over the 3 masters');
+
+    // report over every shard of results and outcomes.
+    const rep = await runColony(['report', '--format', 'json'], env);
+    assert.equal(rep.code, 0, rep.stderr);
+    assert.equal(
+      (JSON.parse(rep.stdout) as { overall: { transferred: number } }).overall.transferred,
+      manifests.length,
+    );
+
+    // reconcile: clean; a deleted file is found and repaired by a running service.
+    assert.equal((await runColony(['reconcile'], env)).code, 0);
+    const victim = 'synthetic/c0/v1/s7.ts';
+    await unlink(join(out, 'lib', victim));
+    const serve = spawnColony(['serve'], env);
+    children.push(serve);
+    const served = collect(serve, 120_000);
+    const repaired = await runColony(['reconcile', '--repair', '--wait', '60'], env);
+    assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+    assert.ok(
+      (await readFile(join(out, 'lib', victim))).equals(
+        segmentBytes('c0/v1/s7.ts', SYNTHETIC.segmentBytes),
+      ),
+    );
+    serve.kill('SIGTERM');
+    assert.equal((await served).code, 0);
+
+    // trim --archive over every shard; replay still gives every entry, from the archive.
+    const before = await runColony(['replay', '--stream', 'jobs', '--no-archive'], env);
+    const trim = await runColony(['trim', '--archive', '--json'], env);
+    assert.equal(trim.code, 0, trim.stderr);
+    const t = JSON.parse(trim.stdout) as { shards: { key: string; trimmed: number }[] };
+    for (const key of keys.allShards('jobs'))
+      assert.ok(t.shards.find((s) => s.key === key)!.trimmed > 0, `${key} trimmed`);
+    const afterTrim = await runColony(['replay', '--stream', 'jobs'], env);
+    const ids = (s: string) =>
+      s
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id)
+        .sort();
+    assert.deepEqual(ids(afterTrim.stdout), ids(before.stdout));
+    assert.equal((await runColony(['reconcile'], env)).code, 0, 'reconcile through the archive');
+  });
+
+  test('a master killed during a transfer: every file present, counts exact', async () => {
+    // Prepare: a library big enough to be half way when the master dies.
+    const out = await tempDir();
+    const prefix = uniquePrefix('fo');
+    const keys = new Keys(prefix, 6);
+    const env = {
+      REDIS_URL: cluster.url,
+      COLONY_PREFIX: prefix,
+      COLONY_SHARDS: '6',
+      COLONY_BATCH_SIZE: '20',
+      COLONY_CONCURRENCY: '16',
+      COLONY_BLOCK_MS: '200',
+      COLONY_VISIBILITY_TIMEOUT_MS: '5000',
+    };
+    const manifests = Array.from(
+      { length: SYNTHETIC.classes },
+      (_, c) => `${origin.url}/synthetic/c${c}/master.m3u8`,
+    );
+    const perClass = 1 + SYNTHETIC.variants * (1 + SYNTHETIC.segmentsPerVariant);
+    const transfer = spawnColony(
+      ['transfer', ...manifests, '--dest', `file://${out}/lib`, '--json', '--quiet'],
+      env,
+    );
+    children.push(transfer);
+    const done = collect(transfer, 150_000);
+    const victim = await cluster.masterOf(keys.stream('jobs', 1));
+
+    // Act: once copies are under way, SIGKILL the master of a jobs shard.
+    await waitFor(
+      async () => {
+        let total = 0;
+        for (const key of keys.allShards('results')) total += await redis.xlen(key);
+        return total >= 10 ? true : undefined;
+      },
+      60_000,
+      'copies under way',
+    );
+    assert.equal(transfer.exitCode, null, 'the transfer is still running when the master dies');
+    await cluster.kill(victim.port);
+    const result = await done;
+
+    // Assess
+    const state = await cluster.nodes().catch((e: unknown) => String(e));
+    assert.equal(result.code, 0, `${result.stderr}\n${JSON.stringify(state)}`);
+    const report = JSON.parse(result.stdout) as Report;
+    for (const c of report.classes) {
+      assert.equal(c.status, 'transferred', JSON.stringify(c));
+      assert.equal(c.files, perClass);
+      assert.equal(c.copied + c.skipped, perClass, JSON.stringify(c));
+      assert.equal(c.failed, 0);
+    }
+    for (let c = 0; c < SYNTHETIC.classes; c++)
+      for (let v = 0; v < SYNTHETIC.variants; v++)
+        for (let s = 0; s < SYNTHETIC.segmentsPerVariant; s++)
+          assert.equal(
+            (await stat(join(out, 'lib', `synthetic/c${c}/v${v}/s${s}.ts`))).size,
+            SYNTHETIC.segmentBytes,
+          );
+    const promoted = await cluster.masterOf(keys.stream('jobs', 1));
+    assert.notEqual(promoted.port, victim.port, 'a replica took over the shard');
+    await cluster.waitHealthy();
+  });
+});
