@@ -17,6 +17,12 @@ import { uniquePrefix, waitFor } from '../helpers/redis.js';
 import { hasRedisServer, startLocalCluster, type LocalCluster } from '../helpers/redis-cluster.js';
 import { connectRedis, type ColonyRedis } from '../../streams/redis.js';
 import { Keys } from '../../streams/keys.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Publisher } from '../../streams/publisher.js';
+import type { Logger } from '../../streams/log.js';
+import { startStages } from '../../consumers/stages.js';
+import { loadConfig } from '../../schemas/config.js';
+import { SCHEMA_VERSION } from '../../schemas/events.js';
 
 type Report = {
   classes: {
@@ -209,5 +215,100 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
     const promoted = await cluster.masterOf(keys.stream('jobs', 1));
     assert.notEqual(promoted.port, victim.port, 'a replica took over the shard');
     await cluster.waitHealthy();
+  });
+
+  test('WAIT closes the replication gap: counts a replica lacks are not acked, and survive a failover', async (t) => {
+    // Prepare: a class whose state sits on a master with a live replica, and whose results
+    // shard sits on another master.
+    const prefix = uniquePrefix('gap');
+    const keys = new Keys(prefix, 3);
+    const nodes = await cluster.nodes();
+    const replicaOf = (id: string) => nodes.find((n) => n.masterId === id && n.alive);
+    let classId = '';
+    let classMaster = nodes[0]!;
+    for (let i = 0; ; i++) {
+      classId = `gap-${i}`;
+      classMaster = await cluster.masterOf(keys.classMeta(classId));
+      const resultsMaster = await cluster.masterOf(
+        keys.stream('results', keys.shardOf('results', classId, 0)),
+      );
+      if (replicaOf(classMaster.id) && resultsMaster.port !== classMaster.port) break;
+    }
+    const replica = replicaOf(classMaster.id)!;
+    const store = new ClassStore(redis, keys);
+    await store.request({
+      classId,
+      manifestUrl: 'http://127.0.0.1:9/gap/master.m3u8',
+      dest: 'file:///tmp/colony-gap-unused',
+      eventId: 'gap-event',
+      traceparent: '',
+    });
+    await store.registerCrawl(classId, 5);
+    const files = [0, 1, 2, 3, 4].map((ordinal) => ({
+      ordinal,
+      key: `gap/s${ordinal}.ts`,
+      status: 'copied' as const,
+      bytes: 100,
+      attempts: 1,
+      md5: '0123456789abcdef0123456789abcdef',
+    }));
+    // The replica of the class's master stops receiving writes (it stays "connected").
+    cluster.pause(replica.port);
+    t.after(() => cluster.resume(replica.port));
+    await new Publisher(redis, keys).publish('results', [
+      { type: 'file-results', v: SCHEMA_VERSION, classId, run: 1, results: files },
+    ]);
+    const handedBack: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (msg) => void (msg.includes('handed back') && handedBack.push(msg)),
+    };
+    const host = await startStages({
+      config: {
+        ...loadConfig({ REDIS_URL: cluster.url }),
+        prefix,
+        shards: 3,
+        blockMs: 100,
+        visibilityTimeoutMs: 3000,
+        replicaWaitMs: 500,
+      },
+      stages: ['aggregator'],
+      logger,
+    });
+    t.after(() => host.stop());
+
+    // Act: the aggregator counts the files on the master; then the master dies, and the
+    // replica that never got the counts takes over.
+    const master = cluster.connect(classMaster.port);
+    await waitFor(
+      async () =>
+        (await master.hget(keys.classMeta(classId), 'done')) === '5' && handedBack.length > 0
+          ? true
+          : undefined,
+      20_000,
+      'the counts on the master, not acked',
+    );
+    master.disconnect();
+    await cluster.kill(classMaster.port);
+    cluster.resume(replica.port);
+    await cluster.waitHealthy();
+
+    // Assess: the results entry was never acked, so it is counted again on the new master.
+    const state = await waitFor(
+      async () => {
+        const s = await store.get(classId);
+        return s?.status === 'transferred' ? s : undefined;
+      },
+      30_000,
+      `class ${classId} transferred after the failover`,
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await store.get(classId))}`);
+    });
+    assert.equal(state.done, 5);
+    assert.equal(state.copied, 5);
+    assert.equal(state.failed, 0);
+    assert.match(handedBack[0]!, /replicas confirmed a write/);
   });
 });
