@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnavailableError, ReplicationError, describeError } from '../schemas/errors.js';
 import { RECONNECT_BACKOFF, backoffDelay } from '../copy/backoff.js';
 import { ColonyCluster, ShardReader, type BlockingConnection } from './cluster.js';
+import { keySlot } from './key-slot.js';
 import { parseRedisUrl, redact, type RedisTarget } from './redis-url.js';
 import { defineScripts, type ColonyRedis } from './scripts.js';
 
@@ -31,7 +32,6 @@ export type ReplicaWait = {
 
 type Context = { url: string; target: RedisTarget; cluster?: ColonyCluster; wait: ReplicaWait };
 const contexts = new WeakMap<object, Context>();
-const warned = new Set<string>();
 
 /** Opens a connection to the first seed of a REDIS_URL that answers, without retries. */
 async function openProbe(url: string, timeoutMs: number): Promise<Redis> {
@@ -185,50 +185,41 @@ export async function getMany(
 }
 
 /**
- * On a Redis Cluster, waits until a replica of each node that serves these keys confirms the
+ * On a Redis Cluster, waits until the replicas of each node that serves these keys confirm the
  * writes made to it so far (WAIT), so that an ack sent to another node afterwards cannot outlive
  * them in a failover (replication is asynchronous: a promoted replica lacks what it had not
- * received). Nothing to do on a single Redis. A node with no replica connected has nobody to
- * lose the write to and is passed with a warning; a replica that is connected but has not
- * confirmed in time throws ReplicationError (retryable: the work is handed back, not acked).
+ * received). Nothing to do on a single Redis, or for a master the cluster knows no live replica
+ * of (the slot map leaves failed replicas out): nobody can be promoted in its place with less.
+ * A replica that is known but has not confirmed in time (lagging, or its link down) throws
+ * ReplicationError, which is retryable: the work is handed back, not acked, and tried again.
  */
 export async function replicate(redis: ColonyRedis, keys: Iterable<string>): Promise<void> {
   if (!redis.isCluster) return;
   const ctx = contexts.get(redis);
   if (!ctx?.cluster || ctx.wait.replicas === 0) return;
   const cluster = ctx.cluster;
-  const byNode = new Map<string, string>();
+  const byNode = new Map<string, { key: string; replicas: number }>();
   for (const key of keys) {
-    const node = cluster.masterOf(key) ?? key;
-    if (!byNode.has(node)) byNode.set(node, key);
+    const nodes = cluster.slots[keySlot(key)] ?? [];
+    const node = nodes[0] ?? key;
+    if (!byNode.has(node)) byNode.set(node, { key, replicas: Math.max(0, nodes.length - 1) });
   }
   await Promise.all(
-    [...byNode.entries()].map(async ([node, key]) => {
+    [...byNode.entries()].map(async ([node, { key, replicas }]) => {
+      const wanted = Math.min(ctx.wait.replicas, replicas);
+      if (wanted === 0) return;
       // EXISTS routes the pipeline to the key's node; WAIT then covers every write this
       // process sent on that node's connection before it.
       const replies = (await cluster
         .nodePipeline()
         .exists(key)
-        .call('WAIT', ctx.wait.replicas, ctx.wait.timeoutMs)
-        .info('replication')
+        .call('WAIT', wanted, ctx.wait.timeoutMs)
         .exec()) as [Error | null, unknown][];
       const [waitErr, acked] = replies[1] ?? [new Error('no reply to WAIT'), 0];
       if (waitErr) throw waitErr;
-      if (Number(acked) >= ctx.wait.replicas) return;
-      const connected = Number(
-        /connected_slaves:(\d+)/.exec(String(replies[2]?.[1] ?? ''))?.[1] ?? 0,
-      );
-      if (connected === 0) {
-        if (!warned.has(node)) {
-          warned.add(node);
-          process.emitWarning(
-            `Redis node ${node} has no replica connected: its writes are not replicated`,
-          );
-        }
-        return;
-      }
+      if (Number(acked) >= wanted) return;
       throw new ReplicationError(
-        `Redis node ${node}: ${Number(acked)} of ${ctx.wait.replicas} replicas confirmed a write within ${ctx.wait.timeoutMs} ms`,
+        `Redis node ${node}: ${Number(acked)} of ${wanted} replicas confirmed a write within ${ctx.wait.timeoutMs} ms (COLONY_REPLICA_WAIT_MS)`,
       );
     }),
   );

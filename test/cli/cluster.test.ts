@@ -252,9 +252,18 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
       attempts: 1,
       md5: '0123456789abcdef0123456789abcdef',
     }));
-    // The replica of the class's master stops receiving writes (it stays "connected").
-    cluster.pause(replica.port);
-    t.after(() => cluster.resume(replica.port));
+    // The replica of the class's master loses its replication link and cannot get it back (a
+    // wrong masterauth), while it stays a healthy cluster node that can be promoted.
+    const replicaConn = cluster.connect(replica.port);
+    t.after(() => replicaConn.disconnect());
+    await replicaConn.call('CONFIG', 'SET', 'masterauth', 'not-the-password');
+    await replicaConn.call('CLIENT', 'KILL', 'TYPE', 'master');
+    await waitFor(
+      async () =>
+        /master_link_status:down/.test(await replicaConn.info('replication')) ? true : undefined,
+      10_000,
+      'replication link down',
+    );
     await new Publisher(redis, keys).publish('results', [
       { type: 'file-results', v: SCHEMA_VERSION, classId, run: 1, results: files },
     ]);
@@ -263,7 +272,9 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
       debug() {},
       info() {},
       error() {},
-      warn: (msg) => void (msg.includes('handed back') && handedBack.push(msg)),
+      warn: (msg) => {
+        if (msg.includes('handed back')) handedBack.push(msg);
+      },
     };
     const host = await startStages({
       config: {
@@ -289,10 +300,19 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
           : undefined,
       20_000,
       'the counts on the master, not acked',
-    );
+    ).catch(async (err: Error) => {
+      const results = keys.stream('results', keys.shardOf('results', classId, 0));
+      throw new Error(
+        `${err.message}: ${JSON.stringify({
+          meta: await master.hgetall(keys.classMeta(classId)),
+          results: await redis.xlen(results),
+          pending: await redis.xpending(results, 'aggregator').catch(String),
+          handedBack,
+        })}`,
+      );
+    });
     master.disconnect();
     await cluster.kill(classMaster.port);
-    cluster.resume(replica.port);
     await cluster.waitHealthy();
 
     // Assess: the results entry was never acked, so it is counted again on the new master.

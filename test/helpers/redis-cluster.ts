@@ -178,18 +178,18 @@ export async function startLocalCluster(
     }
   };
   await waitHealthy();
-  // Every replica in sync with its master before a test starts writing.
+  // Every node lists a replica for every slot range, and every replica is in sync, before a
+  // test starts writing.
+  const deadline = Date.now() + 30_000;
   for (const port of ports) {
     const r = connect(port);
     try {
-      for (let i = 0; i < 100; i++) {
+      for (;;) {
+        const slots = (await r.call('CLUSTER', 'SLOTS')) as unknown[][];
         const info = String(await r.info('replication'));
-        if (
-          /role:master/.test(info)
-            ? /connected_slaves:1/.test(info)
-            : /master_link_status:up/.test(info)
-        )
-          break;
+        const synced = /role:master/.test(info) || /master_link_status:up/.test(info);
+        if (synced && slots.length === masters && slots.every((range) => range.length === 4)) break;
+        if (Date.now() > deadline) throw new Error(`cluster node ${port} not in sync: ${info}`);
         await new Promise((res) => setTimeout(res, 100));
       }
     } finally {
