@@ -111,6 +111,23 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
     }
     assert.equal(owners.size, 3, 'shards spread over the 3 masters');
 
+    // doctor reports the layout: 3 masters, a replica each, 2 shards of jobs and results each.
+    const doctor = await runColony(['doctor', '--json'], env);
+    const layout = JSON.parse(doctor.stdout) as {
+      redis: { cluster: boolean; masters: { replicas: string[]; shards: string[] }[] };
+      findings: { level: string; check: string }[];
+    };
+    assert.equal(layout.redis.cluster, true);
+    assert.equal(layout.redis.masters.length, 3);
+    for (const m of layout.redis.masters) {
+      assert.equal(m.replicas.length, 1);
+      assert.equal(m.shards.length, 4, JSON.stringify(m));
+    }
+    assert.ok(
+      layout.findings.filter((f) => f.check === 'cluster').every((f) => f.level === 'ok'),
+      doctor.stdout,
+    );
+
     // report over every shard of results and outcomes.
     const rep = await runColony(['report', '--format', 'json'], env);
     assert.equal(rep.code, 0, rep.stderr);
