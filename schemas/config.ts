@@ -91,6 +91,20 @@ export const EnvSchema = z.object({
   /** Redis Cluster: replicas that must confirm a write before work that depends on it is acked. */
   COLONY_REPLICA_WAIT: int(0, 16).default(1),
   COLONY_REPLICA_WAIT_MS: int(10, 60_000).default(2000),
+  /** serve trims what every group acked this often (0: never); COLONY_TRIM_ARCHIVE archives first. */
+  COLONY_TRIM_INTERVAL_MS: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .refine((n) => n === 0 || (n >= 1000 && n <= 86_400_000), '0, or 1000 to 86400000'),
+    )
+    .default(600_000),
+  COLONY_TRIM_ARCHIVE: bool.default(false),
   /** Leading part of this process's consumer names (a host name), so hosts tell apart in status. */
   COLONY_CONSUMER_PREFIX: z
     .string()
@@ -158,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     replicaWait: e.COLONY_REPLICA_WAIT,
     replicaWaitMs: e.COLONY_REPLICA_WAIT_MS,
     consumerPrefix: e.COLONY_CONSUMER_PREFIX,
+    trimIntervalMs: e.COLONY_TRIM_INTERVAL_MS,
+    trimArchive: e.COLONY_TRIM_ARCHIVE,
     copyTimeoutMs: e.COLONY_COPY_TIMEOUT_MS,
     maxPlaylistBytes: e.COLONY_MAX_PLAYLIST_BYTES,
     lambdaEndpoint: e.COLONY_LAMBDA_ENDPOINT,

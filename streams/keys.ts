@@ -78,6 +78,11 @@ export class Keys {
     return `${this.prefix}:index:classes`;
   }
 
+  /** Lease of the service that runs the scheduled trim (serve's COLONY_TRIM_INTERVAL_MS). */
+  trimLease(): string {
+    return `${this.prefix}:trim-lease`;
+  }
+
   /** Liveness key of a consumer: while it exists, the consumer is alive. */
   alive(consumer: string): string {
     return `${this.prefix}:alive:${consumer}`;
