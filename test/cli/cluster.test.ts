@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +17,7 @@ import { uniquePrefix, waitFor } from '../helpers/redis.js';
 import { hasRedisServer, startLocalCluster, type LocalCluster } from '../helpers/redis-cluster.js';
 import { connectRedis, type ColonyRedis } from '../../streams/redis.js';
 import { Keys } from '../../streams/keys.js';
+import { keySlot } from '../../streams/key-slot.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Publisher } from '../../streams/publisher.js';
 import type { Logger } from '../../streams/log.js';
@@ -169,6 +170,80 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
         .sort();
     assert.deepEqual(ids(afterTrim.stdout), ids(before.stdout));
     assert.equal((await runColony(['reconcile'], env)).code, 0, 'reconcile through the archive');
+  });
+
+  test('a shard moved to another master (a reshard): its readers follow MOVED and go on', async () => {
+    // Prepare: a service transfers a first class.
+    const out = await tempDir();
+    const prefix = uniquePrefix('mv');
+    const keys = new Keys(prefix, 3);
+    const env = {
+      REDIS_URL: cluster.url,
+      COLONY_PREFIX: prefix,
+      COLONY_SHARDS: '3',
+      COLONY_BATCH_SIZE: '10',
+      COLONY_BLOCK_MS: '100',
+      COLONY_DEST: `file://${out}/lib`,
+    };
+    const serve = spawnColony(['serve'], env);
+    children.push(serve);
+    const served = collect(serve, 120_000);
+    const catalog = async (c: number) => {
+      const file = join(out, `catalog-${c}.ndjson`);
+      await writeFile(
+        file,
+        JSON.stringify({
+          classId: `mv-${c}`,
+          manifestUrl: `${origin.url}/synthetic/c${c}/master.m3u8`,
+        }),
+      );
+      const scan = await runColony(['scan', '--catalog', file], env);
+      assert.equal(scan.code, 0, scan.stdout + scan.stderr);
+    };
+    const transferred = (c: number) =>
+      waitFor(
+        async () => ((await redis.hget(keys.classMeta(`mv-${c}`), 'published')) ? true : undefined),
+        60_000,
+        `mv-${c} transferred`,
+      );
+    await catalog(1);
+    await transferred(1);
+
+    // Act: move the slot of jobs shard 1 (and of results and dead shard 1: one tag) elsewhere.
+    const key = keys.stream('jobs', 1);
+    const slot = keySlot(key);
+    const nodes = await cluster.nodes();
+    const source = await cluster.masterOf(key);
+    const target = nodes.find(
+      (n) => n.role === 'master' && n.alive && n.id !== source.id && n.slots.length > 0,
+    )!;
+    const src = cluster.connect(source.port);
+    const dst = cluster.connect(target.port);
+    try {
+      await dst.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
+      await src.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id);
+      for (;;) {
+        const moving = (await src.call('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+        if (moving.length === 0) break;
+        await src.call('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', ...moving);
+      }
+      for (const n of nodes.filter((x) => x.role === 'master' && x.alive)) {
+        const c = cluster.connect(n.port);
+        await c.call('CLUSTER', 'SETSLOT', slot, 'NODE', target.id).finally(() => c.disconnect());
+      }
+    } finally {
+      src.disconnect();
+      dst.disconnect();
+    }
+    await catalog(2);
+
+    // Assess: the second class, whose batches go to every shard, is transferred too.
+    await transferred(2);
+    assert.equal((await cluster.masterOf(key)).port, target.port);
+    assert.ok((await redis.xlen(key)) > 0);
+    serve.kill('SIGTERM');
+    assert.equal((await served).code, 0);
+    await cluster.waitHealthy();
   });
 
   test('a master killed during a transfer: every file present, counts exact', async () => {
