@@ -10,11 +10,11 @@ import { connectRedis } from '../streams/redis.js';
 import { inspectRedis, type Finding, type RedisReport } from '../streams/server-check.js';
 
 /**
- * Redis memory one file costs while its class is in flight, measured (README, "Sizing Redis"):
- * its share of a jobs and a results entry (batches of 100), its bit, and the class's keys. Once
- * the class is done and `colony trim` (or serve's schedule) has run, a file costs its bit only.
+ * Redis memory one file costs while its class is in flight, measured by `npm run bench` (README,
+ * "Sizing Redis"): its share of a jobs and a results entry (batches of 100), its bit, and the
+ * class's keys. Once the class is done and the log trimmed, a file costs about 2 bytes.
  */
-export const BYTES_PER_FILE_IN_FLIGHT = 180;
+export const BYTES_PER_FILE_IN_FLIGHT = 270;
 
 /** What `colony doctor` found, check by check. */
 export type DoctorReport = { ok: boolean; findings: Finding[]; redis?: RedisReport };
