@@ -4,6 +4,7 @@ import { Command, Help } from 'commander';
 import { prose } from './command-kit.js';
 import { completionCommand } from './commands/completion.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { dlqCommand } from './commands/dlq.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { replayCommand } from './commands/replay.js';
@@ -63,6 +64,7 @@ SIGTERM; a second one exits at once).`,
     reportCommand(),
     trimCommand(),
     completionCommand(() => program),
+    doctorCommand(),
   ])
     program.addCommand(cmd);
   configure(program, 'colony');

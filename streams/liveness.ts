@@ -1,4 +1,5 @@
 import type { Keys } from './keys.js';
+import { getMany } from './redis.js';
 import type { ColonyRedis } from './scripts.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -50,7 +51,10 @@ export class Liveness {
   /** Which of the named consumers have a live key. */
   async alive(names: readonly string[]): Promise<boolean[]> {
     if (names.length === 0) return [];
-    const values = await this.redis.mget(...names.map((n) => this.keys.alive(n)));
+    const values = await getMany(
+      this.redis,
+      names.map((n) => this.keys.alive(n)),
+    );
     return values.map((v) => v !== null);
   }
 }

@@ -4,7 +4,7 @@
  * the CLI prints. Everything else in the package is internal and may change without notice.
  *
  * ```ts
- * import { GroupRunner, Keys, Liveness, consumerName, connectRedis, connectBlocking } from 'colony';
+ * import { GroupRunner, Keys, Liveness, consumerName, connectRedis, connectReader } from 'colony';
  * ```
  *
  * - {@link GroupRunner}: one consumer of one group on one stream shard, with validated entries,
@@ -26,7 +26,14 @@ export {
 export { Keys } from './keys.js';
 export { Liveness, consumerName } from './liveness.js';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log.js';
-export { connectBlocking, connectRedis, probeRedis, type ColonyRedis } from './redis.js';
+export {
+  connectBlocking,
+  connectReader,
+  connectRedis,
+  probeRedis,
+  type BlockingConnection,
+  type ColonyRedis,
+} from './redis.js';
 export {
   attachGroup,
   detachGroup,

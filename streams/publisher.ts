@@ -1,6 +1,7 @@
 import type { StreamEvent, StreamName } from '../schemas/events.js';
 import { encodeEntry } from './codec.js';
 import type { Keys } from './keys.js';
+import { replicate } from './redis.js';
 import type { ColonyRedis } from './scripts.js';
 
 /** How many XADDs go in one pipeline: large enough to amortise round trips, small enough to
@@ -27,10 +28,13 @@ export class Publisher implements EventPublisher {
     events: readonly StreamEvent<S>[],
   ): Promise<string[]> {
     const ids: string[] = [];
+    const written = new Set<string>();
     for (let start = 0; start < events.length; start += CHUNK) {
       const pipeline = this.redis.pipeline();
       for (const event of events.slice(start, start + CHUNK)) {
-        pipeline.xadd(this.keyFor(stream, event), '*', ...encodeEntry(stream, event));
+        const key = this.keyFor(stream, event);
+        written.add(key);
+        pipeline.xadd(key, '*', ...encodeEntry(stream, event));
       }
       const replies = (await pipeline.exec()) ?? [];
       for (const [err, id] of replies) {
@@ -38,6 +42,9 @@ export class Publisher implements EventPublisher {
         ids.push(String(id));
       }
     }
+    // The caller acks what these entries stand for, maybe on another node: on a cluster they
+    // must be on a replica first.
+    await replicate(this.redis, written);
     return ids;
   }
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import type { Cluster, Redis } from 'ioredis';
 import type { Config } from '../../schemas/config.js';
 import { describeError } from '../../schemas/errors.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
@@ -118,16 +119,22 @@ export async function runDemo(
   }
 }
 
-/** Deletes every key under the demo's prefix (SCAN, never KEYS). */
+/** Deletes every key under the demo's prefix (SCAN, never KEYS; every master of a cluster). */
 async function deleteKeys(url: string, prefix: string): Promise<void> {
   const redis = await connectRedis(url, 'colony-demo-cleanup');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    const nodes = redis.isCluster
+      ? (redis as unknown as Cluster).nodes('master')
+      : [redis as unknown as Redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        // One key per DEL: keys of a cluster live in many slots.
+        for (const key of keys) await node.del(key);
+      } while (cursor !== '0');
+    }
   } catch (err) {
     process.stderr.write(
       `could not delete the demo's keys under ${prefix}: ${describeError(err)}\n`,

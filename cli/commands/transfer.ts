@@ -7,8 +7,9 @@ import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
-import { createLogger } from '../../streams/log.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { createLogger, type Logger } from '../../streams/log.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { dryRun } from '../dry-run.js';
 import { preflight } from '../preflight.js';
 import { onStopSignals, signalStatus } from '../signals.js';
@@ -86,8 +87,9 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
   const release = onStopSignals((signal) => {
     interrupted = signal;
   });
+  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
   try {
-    await probeRedis(config.redisUrl);
+    await verifyRedis(config.redisUrl, { report: (f) => logger.warn(f.message) });
     const classes = [...new Map(opts.manifests.map((m) => [classIdFor(m, opts.dest), m]))].map(
       ([classId, manifestUrl]) => ({ classId, manifestUrl }),
     );
@@ -113,7 +115,7 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     });
     // Stopped before anything was enqueued: nothing to hand back.
     if (interrupted) return signalStatus(interrupted);
-    return await runStages(opts, config, classes, () => interrupted);
+    return await runStages(opts, config, logger, classes, () => interrupted);
   } finally {
     release();
   }
@@ -133,10 +135,10 @@ async function statesOf(config: Config, ids: readonly string[]) {
 async function runStages(
   opts: TransferOptions,
   config: Config,
+  logger: Logger,
   requested: readonly { classId: string; manifestUrl: string }[],
   interrupted: () => NodeJS.Signals | undefined,
 ): Promise<number> {
-  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
   const { classes, publisher } = host.deps;
   const progress = new Progress(process.stderr, !opts.quiet);

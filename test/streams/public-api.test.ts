@@ -9,7 +9,7 @@ import {
   SCHEMA_VERSION,
   StatusDocument,
   TransferDocument,
-  connectBlocking,
+  connectReader,
   connectRedis,
   consumerName,
   createLogger,
@@ -29,7 +29,7 @@ test("the README's consumer, on the public API: it gets the validated outcomes a
   const liveness = new Liveness(redis, keys, consumerName('publish-to-cdn'));
   await liveness.start();
   const published: string[] = [];
-  const reader = await connectBlocking(TEST_REDIS_URL, 'publish-to-cdn-reader');
+  const reader = await connectReader(redis, keys.stream('outcomes'), 'publish-to-cdn-reader');
   const runner = new GroupRunner({
     redis,
     keys,
