@@ -74,18 +74,21 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       });
       files = walk.files;
       // What was deliberately not copied is logged with the reason (URLs without their query).
+      const class_id = entry.classId;
       for (const s of walk.skipped.slice(0, 20))
-        logger.info(`class ${entry.classId}: not copied: ${s.uri} (${s.tag}): ${s.reason}`);
+        logger.info('URI not copied', { class_id, uri: s.uri, tag: s.tag, reason: s.reason });
       if (walk.skipped.length > 20)
-        logger.info(`class ${entry.classId}: ${walk.skipped.length - 20} more URIs not copied`);
+        logger.info('more URIs not copied', { class_id, count: walk.skipped.length - 20 });
       for (const s of walk.steering)
-        logger.info(
-          `class ${entry.classId}: content steering server ${s.serverUri} reported, not copied`,
-        );
+        logger.info('content steering server reported, not copied', {
+          class_id,
+          server_uri: s.serverUri,
+        });
       if (walk.gaps.length > 0)
-        logger.info(
-          `class ${entry.classId}: ${walk.gaps.length} EXT-X-GAP segments, allowed to be absent`,
-        );
+        logger.info('EXT-X-GAP segments allowed to be absent', {
+          class_id,
+          segments: walk.gaps.length,
+        });
     } catch (err) {
       if (err instanceof ColonyError && err.retryable) throw err;
       await failClass(entry, `crawl failed: ${describeError(err)}`);
@@ -121,12 +124,17 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       await publisher.publish('results', resultEntries(entry, missing));
     }
     await classes.markCrawled(entry.classId);
-    logger.info(`crawled ${entry.classId}: ${files.length} files in ${Date.now() - started} ms`);
+    logger.info('class crawled', {
+      class_id: entry.classId,
+      files: files.length,
+      batches: batches.length,
+      duration_ms: Date.now() - started,
+    });
   }
 
   /** A class that cannot be crawled fails as one failed file: its manifest, with the reason. */
   async function failClass(entry: ClassRequested, reason: string): Promise<void> {
-    deps.logger.warn(`class ${entry.classId} failed: ${reason}`);
+    deps.logger.warn('class failed', { class_id: entry.classId, reason });
     const total = await deps.classes.registerCrawl(entry.classId, 1);
     let manifestKey: string;
     try {
@@ -166,11 +174,12 @@ function failedOutcome(ordinal: number, key: string, reason: string): FileOutcom
 /** Results entries of a class, at most MAX_FILES_PER_ENTRY outcomes each. */
 function resultEntries(entry: ClassRequested, outcomes: FileOutcome[]): FileResults[] {
   const out: FileResults[] = [];
+  const traceparent = childTraceparent(entry.traceparent);
   for (let start = 0; start < outcomes.length; start += MAX_FILES_PER_ENTRY) {
     out.push({
       type: 'file-results',
       v: SCHEMA_VERSION,
-      ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
+      traceparent,
       classId: entry.classId,
       run: entry.run,
       results: outcomes.slice(start, start + MAX_FILES_PER_ENTRY),

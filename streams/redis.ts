@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnavailableError, describeError } from '../schemas/errors.js';
 import { RECONNECT_BACKOFF, backoffDelay } from '../copy/backoff.js';
+import { metrics } from './metrics.js';
 import { defineScripts, type ColonyRedis } from './scripts.js';
 
 export type { ColonyRedis };
@@ -53,9 +54,31 @@ export async function probeRedis(url: string, timeoutMs = 3000): Promise<void> {
   }
 }
 
+/**
+ * Counts what a connection sends (GET /metrics): every command, and every round trip, where a
+ * pipeline is one round trip however many commands it holds. ioredis hands each command of a
+ * pipeline to sendCommand with the pipeline's own write buffer as `stream`.
+ */
+function countRoundTrips(redis: Redis): void {
+  const send = redis.sendCommand.bind(redis);
+  const pipelines = new WeakSet<object>();
+  redis.sendCommand = ((...args: unknown[]) => {
+    metrics.redisCommands.inc();
+    const stream = args[1];
+    if (typeof stream !== 'object' || stream === null || !('isPipeline' in stream)) {
+      metrics.redisRoundTrips.inc();
+    } else if (!pipelines.has(stream)) {
+      pipelines.add(stream);
+      metrics.redisRoundTrips.inc();
+    }
+    return (send as (...a: unknown[]) => ReturnType<Redis['sendCommand']>)(...args);
+  }) as Redis['sendCommand'];
+}
+
 /** A command connection with colony's scripts defined on it. */
 export async function connectRedis(url: string, name = 'colony'): Promise<ColonyRedis> {
   const redis = new Redis(url, { ...base(url), connectionName: name });
+  countRoundTrips(redis);
   redis.on('error', () => {
     // Reconnects are handled by retryStrategy; errors surface on the commands that fail.
   });
@@ -76,6 +99,7 @@ export async function connectBlocking(url: string, name = 'colony-reader'): Prom
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
   });
+  countRoundTrips(redis);
   redis.on('error', () => {});
   await redis.connect();
   return redis;

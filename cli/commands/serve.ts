@@ -38,10 +38,7 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
       .filter(Boolean),
     port: values.port,
   });
-  const logger = createLogger(
-    (process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info',
-    'colony',
-  );
+  const logger = createLogger(config.logLevel, 'colony', { format: config.logFormat });
   // Signals are taken from the start: a stop asked for while starting is honoured once started,
   // instead of killing the process half way through its start.
   let stopAsked = false;
@@ -56,14 +53,14 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
   await waitForRedis(config.redisUrl, logger, () => stopAsked);
   if (stopAsked) return 0;
   const host = await startStages({ config, stages: opts.stages, logger });
-  logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
+  logger.info('serving', { stages: opts.stages, consumer: host.consumer });
 
   let http: ServiceHttp | undefined;
   if (opts.port !== undefined) {
     if (!config.webhookSecret) {
-      logger.warn('COLONY_WEBHOOK_SECRET is not set: the webhook accepts unsigned requests');
+      logger.warn('webhook accepts unsigned requests: COLONY_WEBHOOK_SECRET is not set');
     }
-    if (!config.dest) logger.warn('COLONY_DEST is not set: webhook classes cannot be enqueued');
+    if (!config.dest) logger.warn('webhook classes cannot be enqueued: COLONY_DEST is not set');
     http = await startServiceHttp({
       port: opts.port,
       host: process.env.COLONY_HOST ?? '127.0.0.1',
@@ -71,7 +68,7 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
       deps: host.deps,
       info: { consumer: host.consumer, stages: opts.stages },
     });
-    logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);
+    logger.info('listening', { url: http.url });
   }
 
   await stopped;
@@ -97,7 +94,7 @@ async function waitForRedis(url: string, logger: Logger, stopAsked: () => boolea
       return;
     } catch (err) {
       if (Date.now() > deadline || stopAsked()) throw err;
-      if (attempt === 0) logger.warn(`waiting for Redis: ${(err as Error).message}`);
+      if (attempt === 0) logger.warn('waiting for Redis', { err: (err as Error).message });
       await new Promise((r) => setTimeout(r, 250));
     }
   }

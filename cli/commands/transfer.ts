@@ -62,7 +62,9 @@ export async function transferCommand(args: string[], baseConfig: Config): Promi
     dest: opts.dest,
   };
   await probeRedis(config.redisUrl);
-  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
+  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony', {
+    format: config.logFormat,
+  });
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
   const { classes, publisher } = host.deps;
 

@@ -52,9 +52,13 @@ export async function requestClass(
   classes: ClassStore,
   publisher: EventPublisher,
   req: ClassRequest,
-  options: { presumeLostAfterMs?: number } = {},
+  options: {
+    presumeLostAfterMs?: number;
+    /** The span the request arrived in (the webhook's SERVER span): the class's trace starts there. */
+    traceparent?: string | undefined;
+  } = {},
 ): Promise<RequestReceipt> {
-  const traceparent = newTraceparent();
+  const traceparent = options.traceparent ?? newTraceparent();
   const answer = await classes.request({
     classId: req.classId,
     manifestUrl: req.manifestUrl,
