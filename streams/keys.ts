@@ -64,6 +64,12 @@ export class Keys {
     return `${this.prefix}:index:classes`;
   }
 
+  /** Sorted set of deployment-wide totals (files and bytes done), sampled every few seconds by
+   * the services that serve the dashboard: the throughput chart's history. */
+  throughputSamples(): string {
+    return `${this.prefix}:samples:throughput`;
+  }
+
   /** Liveness key of a consumer: while it exists, the consumer is alive. */
   alive(consumer: string): string {
     return `${this.prefix}:alive:${consumer}`;

@@ -2,9 +2,9 @@ import type { Config } from '../../schemas/config.js';
 import { STREAM_NAMES, type StreamName } from '../../schemas/events.js';
 import { UsageError } from '../../schemas/errors.js';
 import {
-  listDeadLetters,
   purgeDeadLetters,
   retryDeadLetters,
+  selectDeadLetters,
   type StoredDeadLetter,
 } from '../../streams/dead-letters.js';
 import { Keys } from '../../streams/keys.js';
@@ -54,12 +54,16 @@ export async function dlqCommand(args: string[], config: Config): Promise<number
   const redis = await connectRedis(config.redisUrl, 'colony-dlq');
   try {
     const keys = new Keys(config.prefix, config.shards);
-    let letters: StoredDeadLetter[] = await listDeadLetters(redis, keys, {
-      limit: action === 'list' ? limit : Number.MAX_SAFE_INTEGER,
-      ...(values.stream ? { stream: values.stream as StreamName } : {}),
-      ...(values.class ? { classId: values.class } : {}),
-    });
-    if (ids.length) letters = letters.filter((l) => ids.includes(l.id));
+    const letters: StoredDeadLetter[] = await selectDeadLetters(
+      redis,
+      keys,
+      {
+        ids,
+        ...(values.stream ? { stream: values.stream as StreamName } : {}),
+        ...(values.class ? { classId: values.class } : {}),
+      },
+      action === 'list' ? limit : Number.MAX_SAFE_INTEGER,
+    );
     if (action === 'list') {
       if (values.json) {
         process.stdout.write(JSON.stringify({ deadLetters: letters }, null, 2) + '\n');

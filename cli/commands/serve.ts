@@ -8,6 +8,7 @@ import type { Logger } from '../../streams/log.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
 import { startServiceHttp, type ServiceHttp } from '../http-server.js';
+import { requireDashboardToken, startServiceRoutes } from '../service-routes.js';
 
 export const serveHelp = `Usage: colony serve [--stages crawler,transfer,aggregator] [--port N]
 
@@ -17,8 +18,10 @@ consumer group, and work held by a process that dies is claimed by the others.
 
 Options:
   --stages <list>   comma-separated subset of: ${STAGE_NAMES.join(', ')}
-  --port <n>        serve the webhook (POST /hooks/class-completed) and GET /healthz on this
-                    port, on 127.0.0.1 unless COLONY_HOST says otherwise (0 picks a free port)
+  --port <n>        serve on this port, on 127.0.0.1 unless COLONY_HOST says otherwise (0 picks
+                    a free port): the webhook (POST /hooks/class-completed), the dashboard (GET /),
+                    its API (/api/classes, /api/classes/<id>, /api/events, ...), GET /metrics,
+                    GET /healthz and GET /readyz. Off loopback COLONY_DASHBOARD_TOKEN is required.
   -h, --help        this help
 
 On SIGTERM the process stops taking work, finishes or hands back what it holds, and exits.`;
@@ -39,6 +42,8 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
     port: values.port,
   });
   const logger = createLogger(config.logLevel, 'colony', { format: config.logFormat });
+  const bind = process.env.COLONY_HOST ?? '127.0.0.1';
+  if (opts.port !== undefined) requireDashboardToken(bind, config.dashboardToken);
   // Signals are taken from the start: a stop asked for while starting is honoured once started,
   // instead of killing the process half way through its start.
   let stopAsked = false;
@@ -63,10 +68,17 @@ export async function serveCommand(args: string[], config: Config): Promise<numb
     if (!config.dest) logger.warn('webhook classes cannot be enqueued: COLONY_DEST is not set');
     http = await startServiceHttp({
       port: opts.port,
-      host: process.env.COLONY_HOST ?? '127.0.0.1',
+      host: bind,
       redis: host.redis,
       deps: host.deps,
       info: { consumer: host.consumer, stages: opts.stages },
+      routes: await startServiceRoutes({
+        redis: host.redis,
+        keys: host.deps.keys,
+        config,
+        logger: logger.child({ stage: 'service' }),
+        stages: opts.stages,
+      }),
     });
     logger.info('listening', { url: http.url });
   }

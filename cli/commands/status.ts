@@ -3,6 +3,7 @@ import type { Config } from '../../schemas/config.js';
 import { STAGE_NAMES, STAGE_STREAMS } from '../../consumers/stages.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
+import { readPipelineStatus } from '../../streams/pipeline-status.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
 import { parseArgv } from '../args.js';
 import { parseOptions } from '../errors.js';
@@ -34,27 +35,25 @@ export async function statusCommand(args: string[], config: Config): Promise<num
     const classes = (await Promise.all(ids.map((id) => store.get(id)))).filter(
       (c) => c !== undefined,
     );
+    // The stage groups, from the reader the dashboard uses too.
+    const pipeline = await readPipelineStatus(redis, keys);
     const groups: GroupStatus[] = [];
     for (const stage of STAGE_NAMES) {
       const { stream, group } = STAGE_STREAMS[stage];
-      for (const key of keys.allShards(stream)) {
-        const info = (await redis.call('XINFO', 'GROUPS', key).catch(() => [])) as unknown[][];
-        for (const row of info) {
-          const g = toRecord(row);
-          if (g.name !== group) continue;
-          const consumers = (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[][];
-          groups.push({
-            stage,
-            stream: key,
-            group,
-            consumers: consumers.map((c) => `${toRecord(c).name} (${toRecord(c).pending} pending)`),
-            pending: Number(g.pending),
-            lag: g.lag === null || g.lag === undefined ? null : Number(g.lag),
-          });
-        }
+      for (const s of pipeline.streams.filter((p) => p.stream === stream)) {
+        const g = s.groups.find((x) => x.name === group);
+        if (!g) continue;
+        groups.push({
+          stage,
+          stream: s.key,
+          group,
+          consumers: g.consumers.map((c) => `${c.name} (${c.pending} pending)`),
+          pending: g.pending,
+          lag: g.lag,
+        });
       }
     }
-    const dead = await Promise.all(keys.allShards('dead').map((k) => redis.xlen(k)));
+    const dead = [pipeline.deadLetters];
     if (opts.json) {
       process.stdout.write(
         JSON.stringify({ classes, groups, dead: dead.reduce((a, b) => a + b, 0) }, null, 2) + '\n',
@@ -84,10 +83,4 @@ export async function statusCommand(args: string[], config: Config): Promise<num
   } finally {
     redis.disconnect();
   }
-}
-
-function toRecord(row: unknown[]): Record<string, unknown> {
-  const r: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < row.length; i += 2) r[String(row[i])] = row[i + 1];
-  return r;
 }
