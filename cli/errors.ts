@@ -10,8 +10,15 @@ export function parseOptions<T extends z.ZodType>(schema: T, input: unknown): z.
   throw new UsageError(`${where}${issue.message}`);
 }
 
+/** Arguments that are not options, by the schema field that holds them. */
+const ARGUMENTS: Record<string, string> = {
+  manifests: 'manifest URL',
+  classIds: 'class id',
+  classId: 'class id',
+  ids: 'entry id',
+};
+
 function optionName(path: PropertyKey[]): string {
   const first = String(path[0]);
-  if (first === 'manifests') return 'manifest URL';
-  return `--${first.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return ARGUMENTS[first] ?? `--${first.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }

@@ -5,7 +5,7 @@ import { CRAWL_BACKOFF, backoffDelay, retryAfterOf, sleep } from '../copy/backof
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import { runInDeliverySpan } from '../streams/telemetry.js';
 import { childTraceparent } from '../streams/trace.js';
-import { walkClass, type FetchText } from './crawl/walk-class.js';
+import { walkClass, type ClassFile, type FetchText, type WalkResult } from './crawl/walk-class.js';
 import { redactQuery, sourceKey } from './crawl/source-key.js';
 import type { StageDeps } from './stage-deps.js';
 
@@ -26,36 +26,11 @@ export type CrawlerOptions = {
  * every file the same ordinal: duplicates of jobs are absorbed downstream.
  */
 export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
-  const attempts = o.attempts ?? 3;
-  const fetchText: FetchText = async (url) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await o.fetchText(url);
-      } catch (err) {
-        const retryable = err instanceof ColonyError ? err.retryable : true;
-        if (!retryable || attempt >= attempts) throw err;
-        await sleep(backoffDelay(attempt, CRAWL_BACKOFF, retryAfterOf(err)));
-      }
-    }
-  };
+  const fetchText = retryingFetch(o.fetchText, o.attempts ?? 3);
 
   async function crawl(entry: ClassRequested): Promise<void> {
     const { classes, publisher, logger, config } = deps;
-    let state = await classes.get(entry.classId);
-    if (!state) {
-      // An entry published straight onto the stream: give the class its state first.
-      await classes.request({
-        classId: entry.classId,
-        manifestUrl: entry.manifestUrl,
-        dest: entry.dest ?? config.dest ?? '',
-        sourceBase: entry.sourceBase,
-        eventId: entry.eventId,
-        traceparent: entry.traceparent ?? '',
-        version: entry.version === undefined ? undefined : String(entry.version),
-        title: entry.title,
-      });
-      state = await classes.get(entry.classId);
-    }
+    const state = await stateOf(deps, entry);
     // A request of an earlier run, or a class crawled already: nothing left to do.
     if (!state || state.crawled || state.run !== entry.run) return;
     if (!state.dest) {
@@ -73,55 +48,19 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
         allowLive: o.allowLive ?? false,
       });
       files = walk.files;
-      // What was deliberately not copied is logged with the reason (URLs without their query).
-      const class_id = entry.classId;
-      for (const s of walk.skipped.slice(0, 20))
-        logger.info('URI not copied', { class_id, uri: s.uri, tag: s.tag, reason: s.reason });
-      if (walk.skipped.length > 20)
-        logger.info('more URIs not copied', { class_id, count: walk.skipped.length - 20 });
-      for (const s of walk.steering)
-        logger.info('content steering server reported, not copied', {
-          class_id,
-          server_uri: s.serverUri,
-        });
-      if (walk.gaps.length > 0)
-        logger.info('EXT-X-GAP segments allowed to be absent', {
-          class_id,
-          segments: walk.gaps.length,
-        });
+      logWalk(logger, entry.classId, walk);
     } catch (err) {
       if (err instanceof ColonyError && err.retryable) throw err;
       await failClass(entry, `crawl failed: ${describeError(err)}`);
       return;
     }
     const total = await classes.registerCrawl(entry.classId, files.length);
-    const traceparent = childTraceparent(entry.traceparent);
-    // One jobs entry per batch of files: the transfer stage takes a batch as one delivery.
-    const listed = files.slice(0, total);
-    const batches: FileJobs[] = [];
-    for (let start = 0; start < listed.length; start += config.batchSize) {
-      batches.push({
-        type: 'file-jobs',
-        v: SCHEMA_VERSION,
-        traceparent,
-        classId: entry.classId,
-        run: entry.run,
-        files: listed
-          .slice(start, start + config.batchSize)
-          .map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
-      });
-    }
+    const batches = jobEntries(entry, files.slice(0, total), config.batchSize);
     await publisher.publish('jobs', batches);
     if (total > files.length) {
       // The manifest lists fewer files than the first crawl did: the missing ones fail, so the
       // class ends instead of waiting forever.
-      const missing: FileOutcome[] = [];
-      for (let ordinal = files.length; ordinal < total; ordinal++) {
-        missing.push(
-          failedOutcome(ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'),
-        );
-      }
-      await publisher.publish('results', resultEntries(entry, missing));
+      await publisher.publish('results', resultEntries(entry, unlisted(files.length, total)));
     }
     await classes.markCrawled(entry.classId);
     logger.info('class crawled', {
@@ -158,6 +97,87 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       await failClass(d.event, `crawl did not finish: ${reason}`);
     },
   };
+}
+
+/** Fetches a playlist, retrying transient errors with the crawl backoff. */
+function retryingFetch(fetchText: FetchText, attempts: number): FetchText {
+  return async (url) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetchText(url);
+      } catch (err) {
+        const retryable = err instanceof ColonyError ? err.retryable : true;
+        if (!retryable || attempt >= attempts) throw err;
+        await sleep(backoffDelay(attempt, CRAWL_BACKOFF, retryAfterOf(err)));
+      }
+    }
+  };
+}
+
+/** The class's state, created first for an entry published straight onto the stream. */
+async function stateOf(deps: StageDeps, entry: ClassRequested) {
+  const { classes, config } = deps;
+  const state = await classes.get(entry.classId);
+  if (state) return state;
+  await classes.request({
+    classId: entry.classId,
+    manifestUrl: entry.manifestUrl,
+    dest: entry.dest ?? config.dest ?? '',
+    sourceBase: entry.sourceBase,
+    eventId: entry.eventId,
+    traceparent: entry.traceparent ?? '',
+    version: entry.version === undefined ? undefined : String(entry.version),
+    title: entry.title,
+  });
+  return classes.get(entry.classId);
+}
+
+/** What was deliberately not copied is logged with the reason (URLs without their query). */
+function logWalk(logger: StageDeps['logger'], class_id: string, walk: WalkResult): void {
+  for (const s of walk.skipped.slice(0, 20))
+    logger.info('URI not copied', { class_id, uri: s.uri, tag: s.tag, reason: s.reason });
+  if (walk.skipped.length > 20)
+    logger.info('more URIs not copied', { class_id, count: walk.skipped.length - 20 });
+  for (const s of walk.steering)
+    logger.info('content steering server reported, not copied', {
+      class_id,
+      server_uri: s.serverUri,
+    });
+  if (walk.gaps.length > 0)
+    logger.info('EXT-X-GAP segments allowed to be absent', {
+      class_id,
+      segments: walk.gaps.length,
+    });
+}
+
+/** One jobs entry per batch of files: the transfer stage takes a batch as one delivery. */
+function jobEntries(entry: ClassRequested, files: ClassFile[], batchSize: number): FileJobs[] {
+  const traceparent = childTraceparent(entry.traceparent);
+  const batches: FileJobs[] = [];
+  for (let start = 0; start < files.length; start += batchSize) {
+    batches.push({
+      type: 'file-jobs',
+      v: SCHEMA_VERSION,
+      traceparent,
+      classId: entry.classId,
+      run: entry.run,
+      files: files
+        .slice(start, start + batchSize)
+        .map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
+    });
+  }
+  return batches;
+}
+
+/** Failed outcomes for the ordinals a re-crawl no longer lists. */
+function unlisted(from: number, total: number): FileOutcome[] {
+  const missing: FileOutcome[] = [];
+  for (let ordinal = from; ordinal < total; ordinal++) {
+    missing.push(
+      failedOutcome(ordinal, `#${ordinal}`, 'no longer listed by the manifest on re-crawl'),
+    );
+  }
+  return missing;
 }
 
 function failedOutcome(ordinal: number, key: string, reason: string): FileOutcome {

@@ -17,8 +17,9 @@ import { createRuntime } from './runtimes/create-runtime.js';
 import type { TransferRuntime } from './runtimes/runtime.js';
 import { HttpSource } from '../copy/sources/http-source.js';
 
-export const STAGE_NAMES = ['crawler', 'transfer', 'aggregator'] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
+import { STAGE_NAMES, type StageName } from '../schemas/stages.js';
+
+export { STAGE_NAMES, type StageName };
 
 /** Which group reads which stream: the map `status` and `replay` use too. */
 export const STAGE_STREAMS: Record<StageName, { stream: StreamName; group: string }> = {

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { DestUrl } from './events.js';
+import { ClassId, DestUrl, StreamNameSchema } from './events.js';
+import { StageName } from './stages.js';
+
+/**
+ * The options of each command, validated after commander parsed them. Messages say what was
+ * expected and never name the option: the CLI puts `--option: ` in front of them.
+ */
 
 const manifestUrl = z.string().refine((s) => {
   try {
@@ -8,14 +14,24 @@ const manifestUrl = z.string().refine((s) => {
   } catch {
     return false;
   }
-}, 'manifest URLs must be http:// or https:// URLs');
+}, 'expected an http:// or https:// URL');
 
-const positiveInt = (name: string) =>
-  z
-    .string()
-    .regex(/^\d+$/, `--${name} expects a whole number`)
-    .transform(Number)
-    .pipe(z.number().int().positive(`--${name} expects a number above 0`));
+/** A whole number above 0, as typed. */
+const positiveInt = z
+  .string()
+  .regex(/^\d+$/, 'expected a whole number')
+  .transform(Number)
+  .pipe(z.number().int().positive('expected a number above 0'));
+
+const port = z
+  .string()
+  .regex(/^\d+$/, 'expected a port number')
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(65535, 'expected a port number up to 65535'));
+
+const groupName = z
+  .string()
+  .regex(/^[A-Za-z0-9._:@-]{1,100}$/, 'a group name of 1 to 100 letters, digits and . _ : @ -');
 
 /** `colony transfer <manifestUrl>... --dest <url> [--json]` */
 export const TransferOptions = z.object({
@@ -23,7 +39,7 @@ export const TransferOptions = z.object({
   dest: DestUrl,
   json: z.boolean().default(false),
   sourceBase: z.string().optional(),
-  concurrency: positiveInt('concurrency').optional(),
+  concurrency: positiveInt.optional(),
   quiet: z.boolean().default(false),
   verbose: z.boolean().default(false),
 });
@@ -31,30 +47,28 @@ export type TransferOptions = z.infer<typeof TransferOptions>;
 
 /** `colony serve [--stages a,b] [--port N]` */
 export const ServeOptions = z.object({
-  stages: z.array(z.enum(['crawler', 'transfer', 'aggregator'])).min(1),
-  port: z
-    .string()
-    .regex(/^\d+$/, '--port expects a port number')
-    .transform(Number)
-    .pipe(z.number().int().min(0).max(65535, '--port expects a port number up to 65535'))
-    .optional(),
+  stages: z.array(StageName).min(1, 'name at least one stage'),
+  port: port.optional(),
 });
 export type ServeOptions = z.infer<typeof ServeOptions>;
 
 /** `colony status [classId] [--json]` */
 export const StatusOptions = z.object({
-  classId: z.string().optional(),
+  classId: ClassId.optional(),
   json: z.boolean().default(false),
 });
 export type StatusOptions = z.infer<typeof StatusOptions>;
 
-const logicalStream = z.enum(['classes', 'jobs', 'results', 'outcomes', 'dead'], {
-  error: 'expected one of classes, jobs, results, outcomes, dead',
+/** `colony dlq list | retry | purge` */
+export const DlqOptions = z.object({
+  ids: z.array(z.string().regex(/^\d+-\d+$/, 'expected a stream entry id such as 1700000000000-0')),
+  all: z.boolean().default(false),
+  limit: positiveInt.optional(),
+  stream: StreamNameSchema.optional(),
+  class: ClassId.optional(),
+  json: z.boolean().default(false),
 });
-
-const groupName = z
-  .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,100}$/, 'a group name of 1 to 100 letters, digits and . _ : @ -');
+export type DlqOptions = z.infer<typeof DlqOptions>;
 
 /** `colony scan (--catalog <file|url> | --discover <root>) [--dest <url>] [--json]` */
 export const ScanOptions = z
@@ -73,7 +87,7 @@ export type ScanOptions = z.infer<typeof ScanOptions>;
 
 /** `colony replay --stream <name> [--from <pos>] [--to <pos>] [--group <name>] [--json]` */
 export const ReplayOptions = z.object({
-  stream: logicalStream,
+  stream: StreamNameSchema,
   from: z.string().optional(),
   to: z.string().optional(),
   group: groupName.optional(),
@@ -84,13 +98,11 @@ export type ReplayOptions = z.infer<typeof ReplayOptions>;
 
 /** `colony reconcile [classId...] [--repair] [--wait <seconds>] [--json]` */
 export const ReconcileOptions = z.object({
-  classIds: z.array(
-    z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'class ids are letters, digits and . _ : - only'),
-  ),
+  classIds: z.array(ClassId),
   repair: z.boolean().default(false),
   wait: z
     .string()
-    .regex(/^\d+$/, '--wait expects a number of seconds')
+    .regex(/^\d+$/, 'expected a number of seconds')
     .transform(Number)
     .pipe(z.number().int().min(1).max(86_400))
     .optional(),
@@ -104,13 +116,13 @@ export const ReportOptions = z.object({
   format: z.enum(['md', 'json', 'csv'], { error: 'expected md, json or csv' }).default('md'),
   group: groupName.optional(),
   follow: z.boolean().default(false),
-  interval: positiveInt('interval').optional(),
+  interval: positiveInt.optional(),
 });
 export type ReportOptions = z.infer<typeof ReportOptions>;
 
 /** `colony trim [--stream <name>] [--archive] [--dest <url>] [--dry-run] [--json]` */
 export const TrimOptions = z.object({
-  streams: z.array(logicalStream).min(1),
+  streams: z.array(StreamNameSchema).min(1),
   archive: z.boolean().default(false),
   dest: DestUrl.optional(),
   dryRun: z.boolean().default(false),

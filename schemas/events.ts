@@ -181,4 +181,8 @@ export const StreamSchemas = {
 } as const;
 export type StreamName = keyof typeof StreamSchemas;
 export type StreamEvent<S extends StreamName> = z.infer<(typeof StreamSchemas)[S]>;
-export const STREAM_NAMES = Object.keys(StreamSchemas) as StreamName[];
+export const STREAM_NAMES = Object.keys(StreamSchemas) as [StreamName, ...StreamName[]];
+/** A logical stream name, as commands take it. */
+export const StreamNameSchema = z.enum(STREAM_NAMES, {
+  error: `expected one of ${STREAM_NAMES.join(', ')}`,
+});

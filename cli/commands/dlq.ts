@@ -1,5 +1,6 @@
+import { Command } from 'commander';
 import type { Config } from '../../schemas/config.js';
-import { STREAM_NAMES, type StreamName } from '../../schemas/events.js';
+import { DlqOptions } from '../../schemas/cli.js';
 import { UsageError } from '../../schemas/errors.js';
 import {
   purgeDeadLetters,
@@ -9,45 +10,74 @@ import {
 } from '../../streams/dead-letters.js';
 import { Keys } from '../../streams/keys.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
-import { parseArgv } from '../args.js';
+import { plural, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
+import { parseOptions } from '../errors.js';
 
-export const dlqHelp = `Usage: colony dlq <list | retry | purge> [options]
+type Action = 'list' | 'retry' | 'purge';
 
+/** `colony dlq list | retry | purge`: their options and help, in one place. */
+export function dlqCommand(): Command {
+  const dlq = new Command('dlq')
+    .summary('inspect and requeue dead letters')
+    .usage('<list | retry | purge> [options]')
+    .description(
+      prose(`
 Dead letters are entries that could not be processed: invalid entries, entries of unknown
 classes, and batches delivered more than COLONY_MAX_DELIVERIES times (their files were recorded
-failed so that their class ended). Each keeps its original entry, the reason and the history.
-
-  colony dlq list [--json] [--limit N]          show dead letters, oldest first
-  colony dlq retry (--all | <id>...)            requeue on the stream they came from; a retried
-                                                batch that now succeeds turns its class's
-                                                failed files into copied, and the class is
-                                                announced again (class-transferred)
-  colony dlq purge (--all | <id>...)            delete for good
-
-Filters for every subcommand: --stream <classes|jobs|results|...>, --class <classId>.`;
-
-export async function dlqCommand(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgv(
-    args,
-    {
-      json: { type: 'boolean' },
-      all: { type: 'boolean' },
-      limit: { type: 'string' },
-      stream: { type: 'string' },
-      class: { type: 'string' },
-    },
-    'dlq',
+failed so that their class ended). Each keeps its original entry, the reason and the history.`),
+    );
+  const list = filters(
+    new Command('list')
+      .summary('show dead letters, oldest first')
+      .description('Shows dead letters, oldest first.')
+      .option('--json', 'print {"deadLetters": [...]} on stdout')
+      .option('--limit <n>', 'show at most this many', '1000')
+      .allowExcessArguments(false),
   );
-  const [action, ...ids] = positionals;
-  if (!action || !['list', 'retry', 'purge'].includes(action))
-    throw new UsageError('name a subcommand: list, retry or purge (see: colony dlq --help)');
-  if (values.stream && !(STREAM_NAMES as string[]).includes(values.stream)) {
-    throw new UsageError(`--stream: expected one of ${STREAM_NAMES.join(', ')}`);
-  }
-  const limit = values.limit === undefined ? 1000 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new UsageError('--limit expects a whole number above 0');
-  if (action !== 'list' && !values.all && ids.length === 0)
+  const retry = filters(
+    new Command('retry')
+      .summary('requeue on the stream they came from')
+      .usage('(--all | <id>...) [options]')
+      .description(
+        prose(`
+Requeues dead letters on the stream they came from; a retried batch that now succeeds turns
+its class's failed files into copied, and the class is announced again (class-transferred).`),
+      )
+      .argument('[id...]', 'dead-letter entry ids (from colony dlq list)')
+      .option('--all', 'every dead letter that matches the filters'),
+  );
+  const purge = filters(
+    new Command('purge')
+      .summary('delete for good')
+      .usage('(--all | <id>...) [options]')
+      .description('Deletes dead letters for good.')
+      .argument('[id...]', 'dead-letter entry ids (from colony dlq list)')
+      .option('--all', 'every dead letter that matches the filters'),
+  );
+  list.action((raw: RawOptions) => runWith((c) => runDlq('list', [], raw, c)));
+  retry.action((ids: string[], raw: RawOptions) => runWith((c) => runDlq('retry', ids, raw, c)));
+  purge.action((ids: string[], raw: RawOptions) => runWith((c) => runDlq('purge', ids, raw, c)));
+  return dlq.addCommand(list).addCommand(retry).addCommand(purge);
+}
+
+/** The filters every dlq subcommand takes. */
+function filters(cmd: Command): Command {
+  cmd
+    .option('--stream <name>', 'only dead letters from this stream (classes, jobs, results, ...)')
+    .option('--class <classId>', 'only dead letters of this class');
+  return verbosity(cmd, 'print nothing but errors and --json', 'also name each entry acted on');
+}
+
+async function runDlq(action: Action, ids: string[], raw: RawOptions, config: Config) {
+  const opts = parseOptions(DlqOptions, {
+    ids,
+    all: raw.all ?? false,
+    limit: raw.limit,
+    stream: raw.stream,
+    class: raw.class,
+    json: raw.json ?? false,
+  });
+  if (action !== 'list' && !opts.all && ids.length === 0)
     throw new UsageError(`dlq ${action}: name entry ids or pass --all`);
 
   await probeRedis(config.redisUrl);
@@ -59,35 +89,38 @@ export async function dlqCommand(args: string[], config: Config): Promise<number
       keys,
       {
         ids,
-        ...(values.stream ? { stream: values.stream as StreamName } : {}),
-        ...(values.class ? { classId: values.class } : {}),
+        ...(opts.stream ? { stream: opts.stream } : {}),
+        ...(opts.class ? { classId: opts.class } : {}),
       },
-      action === 'list' ? limit : Number.MAX_SAFE_INTEGER,
+      action === 'list' ? (opts.limit ?? 1000) : Number.MAX_SAFE_INTEGER,
     );
     if (action === 'list') {
-      if (values.json) {
+      if (opts.json) {
         process.stdout.write(JSON.stringify({ deadLetters: letters }, null, 2) + '\n');
       } else if (letters.length === 0) {
-        process.stdout.write('no dead letters\n');
+        if (!raw.quiet) process.stdout.write('no dead letters\n');
       } else {
         for (const l of letters) {
           const d = l.letter;
           process.stdout.write(
             d
-              ? `${l.id}  ${d.stream}/${d.group}  ${d.deliveries} deliveries  ${new Date(d.deadAt).toISOString()}  ${d.reason}\n`
+              ? `${l.id}  ${d.stream}/${d.group}  ${plural(d.deliveries, 'delivery', 'deliveries')}  ${new Date(d.deadAt).toISOString()}  ${d.reason}\n`
               : `${l.id}  unreadable dead letter: ${l.error}\n`,
           );
         }
       }
       return 0;
     }
+    if (raw.verbose)
+      for (const l of letters) process.stderr.write(`${action} ${l.id} (${l.key})\n`);
     const n =
       action === 'retry'
         ? await retryDeadLetters(redis, keys, letters)
         : await purgeDeadLetters(redis, letters);
-    process.stdout.write(
-      `${action === 'retry' ? 'requeued' : 'purged'} ${n} of ${letters.length} dead letters\n`,
-    );
+    if (!raw.quiet)
+      process.stdout.write(
+        `${action === 'retry' ? 'requeued' : 'purged'} ${n} of ${plural(letters.length, 'dead letter')}\n`,
+      );
     return n === letters.length ? 0 : 1;
   } finally {
     redis.disconnect();

@@ -1,40 +1,58 @@
 import { openDestination } from '../../copy/destinations/open-destination.js';
 import type { Destination } from '../../copy/destinations/destination.js';
+import { Command } from 'commander';
 import { ReplayOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
 import { UsageError } from '../../schemas/errors.js';
+import { STREAM_NAMES } from '../../schemas/events.js';
 import { StreamArchive } from '../../streams/archive.js';
 import { Keys } from '../../streams/keys.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
 import { attachGroup, readHistory } from '../../streams/replay.js';
 import { compareIds, parsePosition } from '../../streams/stream-ids.js';
-import { parseArgv } from '../args.js';
+import { destUrl, plural, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 
-export const replayHelp = `Usage: colony replay --stream <name> [--from <pos>] [--to <pos>] [--group <name>] [--json]
+/** `colony replay`: its options and help, in one place. */
+export function replayCommand(): Command {
+  const cmd = new Command('replay')
+    .summary('print the audit log, or attach a group at an ID')
+    .usage('--stream <name> [--from <pos>] [--group g] [options]')
+    .description(
+      prose(`
+Replays the audit log of a stream: ${STREAM_NAMES.join(', ')}.
 
-Replays the audit log of a stream: classes, jobs, results, outcomes or dead.
+Without --group, prints the history as NDJSON on stdout, one line per entry over every shard
+of the stream, archived entries first (see colony trim --archive), then those still in Redis,
+in ID order within a shard:
 
-Without --group, prints the history as NDJSON on stdout, one line per entry over every shard of
-the stream, archived entries first (see colony trim --archive), then those still in Redis, in ID
-order within a shard:
   {"id", "stream": "<key>", "shard", "source": "redis"|"archive", "entry": {...}}
+
 and for an entry that fails validation, its raw fields and the reason:
+
   {"id", "stream", "shard", "source", "fields": {...}, "error": "..."}
 
 With --group, creates a new consumer group on every shard, positioned at --from (default 0:
 the whole history still in Redis; $: only new entries), so that a consumer started with that
-group name replays the history. A group never reads the archive: entries trimmed before --from
-are only in the NDJSON replay.
-
-Options:
-  --stream <name>      classes, jobs, results, outcomes or dead
-  --from <pos>         first entry: a stream ID (1700000000000-0), unix ms or an ISO time
-  --to <pos>           last entry (inclusive), same forms; not with --group
-  --group <name>       create this consumer group instead of printing
-  --dest <url>         where the archive is (default COLONY_DEST); none: Redis only
-  --no-archive         read Redis only
-  --json               with --group: print the created group as JSON`;
+group name replays the history. A group never reads the archive: entries trimmed before
+--from are only in the NDJSON replay.`),
+    )
+    .option('--stream <name>', `the stream: ${STREAM_NAMES.join(', ')}; required`)
+    .option('--from <pos>', 'first entry: a stream ID (1700000000000-0), unix ms or an ISO time')
+    .option('--to <pos>', 'last entry (inclusive), same forms; not with --group')
+    .option('--group <name>', 'create this consumer group instead of printing')
+    .option('--dest <url>', 'where the archive is (default COLONY_DEST); none: Redis only')
+    .option('--no-archive', 'read Redis only')
+    .option('--json', 'with --group: print the created group as JSON');
+  verbosity(
+    cmd,
+    'no count of entries on stderr',
+    'count the entries from the archive and from Redis',
+  );
+  return cmd
+    .allowExcessArguments(false)
+    .action((raw: RawOptions) => runWith((config) => runReplay(raw, config)));
+}
 
 /** Writes a line, waiting when stdout is full: a replay of millions of entries stays flat. */
 async function writeLine(line: string): Promise<void> {
@@ -55,31 +73,18 @@ export function archiveFor(
   return { archive: new StreamArchive(destination, config.prefix), destination };
 }
 
-export async function replayCommand(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgv(
-    args,
-    {
-      stream: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      group: { type: 'string' },
-      dest: { type: 'string' },
-      'no-archive': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    'replay',
-  );
-  if (positionals.length)
-    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony replay --help)`);
-  if (values.stream === undefined)
-    throw new UsageError('--stream: name a stream: classes, jobs, results, outcomes or dead');
+async function runReplay(raw: RawOptions, config: Config): Promise<number> {
+  if (raw.stream === undefined)
+    throw new UsageError(
+      `--stream is required: name a stream: ${STREAM_NAMES.join(', ')} (see: colony replay --help)`,
+    );
   const opts = parseOptions(ReplayOptions, {
-    stream: values.stream,
-    from: values.from,
-    to: values.to,
-    group: values.group,
-    dest: values.dest,
-    json: values.json ?? false,
+    stream: raw.stream,
+    from: raw.from,
+    to: raw.to,
+    group: raw.group,
+    dest: destUrl(raw.dest as string | undefined),
+    json: raw.json ?? false,
   });
   if (opts.group && opts.to !== undefined)
     throw new UsageError('--to: a group reads on from --from; leave out --to with --group');
@@ -100,7 +105,7 @@ export async function replayCommand(args: string[], config: Config): Promise<num
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-replay');
   const keys = new Keys(config.prefix, config.shards);
-  const { archive, destination } = values['no-archive'] ? {} : archiveFor(config, opts.dest);
+  const { archive, destination } = raw.archive === false ? {} : archiveFor(config, opts.dest);
   try {
     if (opts.group) {
       const shards = await attachGroup(redis, keys, opts.stream, opts.group, from ?? '0');
@@ -128,6 +133,7 @@ export async function replayCommand(args: string[], config: Config): Promise<num
       return 0;
     }
     let n = 0;
+    let archived = 0;
     for await (const e of readHistory({ redis, keys, stream: opts.stream, from, to, archive })) {
       const head = { id: e.id, stream: e.key, shard: e.shard, source: e.source };
       await writeLine(
@@ -138,8 +144,11 @@ export async function replayCommand(args: string[], config: Config): Promise<num
         ),
       );
       n++;
+      if (e.source === 'archive') archived++;
     }
-    process.stderr.write(`${n} entries of ${opts.stream}\n`);
+    const where = raw.verbose ? ` (${archived} from the archive, ${n - archived} from Redis)` : '';
+    if (!raw.quiet)
+      process.stderr.write(`${plural(n, 'entry', 'entries')} of ${opts.stream}${where}\n`);
     return 0;
   } finally {
     await destination?.close();

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
 import { ReportOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
-import { UsageError } from '../../schemas/errors.js';
 import {
   runReportConsumer,
   type ClassTransferReport,
@@ -13,31 +13,44 @@ import { consumerName } from '../../streams/liveness.js';
 import { Keys } from '../../streams/keys.js';
 import { connectBlocking, connectRedis, probeRedis } from '../../streams/redis.js';
 import { detachGroup } from '../../streams/replay.js';
-import { parseArgv } from '../args.js';
+import { destUrl, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { formatBytes } from '../report.js';
 import { archiveFor } from './replay.js';
 
-export const reportHelp = `Usage: colony report [--format md|json|csv] [--group <name>] [--follow]
-
-Builds a transfer report per class and overall (files, copied, skipped, failed, bytes, duration,
-throughput, retries) from the results and outcomes streams, as a reporting consumer: it attaches
-a consumer group of its own at 0 to every shard of both streams and reads the whole history,
-then (with --follow) live events. It is one more group: the pipeline neither waits for it nor
-changes, and it acks what it reads.
-
-Options:
-  --format <f>     md (default), json or csv
-  --group <name>   use this group, and keep it after exit (it shows in colony status, and
-                   colony trim keeps what it has not read); an existing group resumes where it
-                   stood, so its report covers only what it reads now. Without --group a
-                   temporary group report-<host>-<random> is created at 0 and removed on exit
-  --follow         keep reading live events and print the report again as it changes, until
-                   SIGINT or SIGTERM
-  --interval <ms>  with --follow: at most one report per interval (default 2000)
-  --dest <url>     where the archive of trimmed entries is (default COLONY_DEST): a new group
-                   reads it first, so the report still covers what colony trim removed
-  --no-archive     read Redis only`;
+/** `colony report`: its options and help, in one place. */
+export function reportCommand(): Command {
+  const cmd = new Command('report')
+    .summary('transfer report from a reporting group')
+    .usage('[--format md|json|csv] [--follow] [options]')
+    .description(
+      prose(`
+Builds a transfer report per class and overall (files, copied, skipped, failed, bytes,
+duration, throughput, retries) from the results and outcomes streams, as a reporting consumer:
+it attaches a consumer group of its own at 0 to every shard of both streams and reads the
+whole history, then (with --follow) live events. It is one more group: the pipeline neither
+waits for it nor changes, and it acks what it reads.`),
+    )
+    .option('--format <f>', 'md (default), json or csv')
+    .option(
+      '--group <name>',
+      'use this group, and keep it after exit (it shows in colony status, and colony trim keeps what it has not read); an existing group resumes where it stood, so its report covers only what it reads now. Without --group a temporary group report-<host>-<random> is created at 0 and removed on exit',
+    )
+    .option(
+      '--follow',
+      'keep reading live events and print the report again as it changes, until SIGINT or SIGTERM',
+    )
+    .option('--interval <ms>', 'with --follow: at most one report per interval (default 2000)')
+    .option(
+      '--dest <url>',
+      'where the archive of trimmed entries is (default COLONY_DEST): a new group reads it first, so the report still covers what colony trim removed',
+    )
+    .option('--no-archive', 'read Redis only');
+  verbosity(cmd, 'no notes on stderr', 'name every invalid entry skipped, not only the first 20');
+  return cmd
+    .allowExcessArguments(false)
+    .action((raw: RawOptions) => runWith((config) => runReport(raw, config)));
+}
 
 /** A Markdown table of the report. */
 export function formatMarkdown(
@@ -134,26 +147,12 @@ function render(format: 'md' | 'json' | 'csv', report: TransferReport, group: st
   return format === 'csv' ? formatCsv(classes, overall) : formatMarkdown(classes, overall);
 }
 
-export async function reportCommand(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgv(
-    args,
-    {
-      format: { type: 'string' },
-      group: { type: 'string' },
-      follow: { type: 'boolean' },
-      interval: { type: 'string' },
-      dest: { type: 'string' },
-      'no-archive': { type: 'boolean' },
-    },
-    'report',
-  );
-  if (positionals.length)
-    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony report --help)`);
+async function runReport(raw: RawOptions, config: Config): Promise<number> {
   const opts = parseOptions(ReportOptions, {
-    format: values.format,
-    group: values.group,
-    follow: values.follow ?? false,
-    interval: values.interval,
+    format: raw.format,
+    group: raw.group,
+    follow: raw.follow ?? false,
+    interval: raw.interval,
   });
   const temporary = opts.group === undefined;
   const group =
@@ -165,7 +164,8 @@ export async function reportCommand(args: string[], config: Config): Promise<num
   const redis = await connectRedis(config.redisUrl, 'colony-report');
   const reader = await connectBlocking(config.redisUrl, 'colony-report-reader');
   const keys = new Keys(config.prefix, config.shards);
-  const { archive, destination } = values['no-archive'] ? {} : archiveFor(config, values.dest);
+  const { archive, destination } =
+    raw.archive === false ? {} : archiveFor(config, destUrl(raw.dest as string | undefined));
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -190,12 +190,13 @@ export async function reportCommand(args: string[], config: Config): Promise<num
       archive,
       onCaughtUp: (run) => {
         latest = run.report;
-        if (!run.created)
+        if (!run.created && !raw.quiet)
           process.stderr.write(
             `group ${group} existed: this report covers only the entries it had not read yet\n`,
           );
-        for (const i of run.invalid.slice(0, 20))
-          process.stderr.write(`skipped invalid entry ${i.key} ${i.id}: ${i.error}\n`);
+        if (!raw.quiet)
+          for (const i of run.invalid.slice(0, raw.verbose ? undefined : 20))
+            process.stderr.write(`skipped invalid entry ${i.key} ${i.id}: ${i.error}\n`);
         print();
       },
       onUpdate: () => {

@@ -1,47 +1,53 @@
+import { Command } from 'commander';
 import { ServeOptions } from '../../schemas/cli.js';
-import { UsageError } from '../../schemas/errors.js';
 import type { Config } from '../../schemas/config.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
 import type { Logger } from '../../streams/log.js';
-import { parseArgv } from '../args.js';
+import { prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { startServiceHttp, type ServiceHttp } from '../http-server.js';
 import { requireDashboardToken, startServiceRoutes } from '../service-routes.js';
 
-export const serveHelp = `Usage: colony serve [--stages crawler,transfer,aggregator] [--port N]
-
+/** `colony serve`: its options and help, in one place. */
+export function serveCommand(): Command {
+  const cmd = new Command('serve')
+    .summary('run stages as a long-running service')
+    .usage('[--stages a,b] [--port N] [options]')
+    .description(
+      prose(`
 Runs the chosen stages (all by default) until SIGTERM or SIGINT. Run each stage as many
 processes on as many machines as you like: every process is its own consumer in the stage's
-consumer group, and work held by a process that dies is claimed by the others.
+consumer group, and work held by a process that dies is claimed by the others.`),
+    )
+    .option('--stages <list>', `comma-separated subset of: ${STAGE_NAMES.join(', ')}`)
+    .option(
+      '--port <n>',
+      'serve on this port, on 127.0.0.1 unless COLONY_HOST says otherwise (0 picks a free port): the webhook (POST /hooks/class-completed), the dashboard (GET /), its API (/api/classes, /api/classes/<id>, /api/events, ...), GET /metrics, GET /healthz and GET /readyz; off loopback COLONY_DASHBOARD_TOKEN is required',
+    );
+  verbosity(cmd, 'log warnings and errors only', 'log debug lines too');
+  return cmd
+    .allowExcessArguments(false)
+    .addHelpText(
+      'after',
+      `
+On SIGTERM or SIGINT the process stops taking work, finishes or hands back what
+it holds, and exits.`,
+    )
+    .action((raw: RawOptions) => runWith((config) => runServe(raw, config)));
+}
 
-Options:
-  --stages <list>   comma-separated subset of: ${STAGE_NAMES.join(', ')}
-  --port <n>        serve on this port, on 127.0.0.1 unless COLONY_HOST says otherwise (0 picks
-                    a free port): the webhook (POST /hooks/class-completed), the dashboard (GET /),
-                    its API (/api/classes, /api/classes/<id>, /api/events, ...), GET /metrics,
-                    GET /healthz and GET /readyz. Off loopback COLONY_DASHBOARD_TOKEN is required.
-  -h, --help        this help
-
-On SIGTERM the process stops taking work, finishes or hands back what it holds, and exits.`;
-
-export async function serveCommand(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgv(
-    args,
-    { stages: { type: 'string' }, port: { type: 'string' } },
-    'serve',
-  );
-  if (positionals.length)
-    throw new UsageError(`unexpected argument ${positionals[0]} (see: colony serve --help)`);
+async function runServe(raw: RawOptions, config: Config): Promise<number> {
   const opts = parseOptions(ServeOptions, {
-    stages: (values.stages ?? STAGE_NAMES.join(','))
+    stages: String(raw.stages ?? STAGE_NAMES.join(','))
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    port: values.port,
+    port: raw.port,
   });
-  const logger = createLogger(config.logLevel, 'colony', { format: config.logFormat });
+  const level = raw.quiet ? 'warn' : raw.verbose ? 'debug' : config.logLevel;
+  const logger = createLogger(level, 'colony', { format: config.logFormat });
   const bind = process.env.COLONY_HOST ?? '127.0.0.1';
   if (opts.port !== undefined) requireDashboardToken(bind, config.dashboardToken);
   // Signals are taken from the start: a stop asked for while starting is honoured once started,

@@ -1,3 +1,4 @@
+import { Command } from 'commander';
 import { StatusOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
 import { STAGE_NAMES, STAGE_STREAMS } from '../../consumers/stages.js';
@@ -5,14 +6,31 @@ import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { readPipelineStatus } from '../../streams/pipeline-status.js';
 import { connectRedis, probeRedis } from '../../streams/redis.js';
-import { parseArgv } from '../args.js';
+import { prose, runWith, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { formatBytes } from '../report.js';
 
-export const statusHelp = `Usage: colony status [classId] [--json]
-
+/** `colony status`: its options and help, in one place. */
+export function statusCommand(): Command {
+  return new Command('status')
+    .summary('classes, progress, group lag and pending')
+    .usage('[classId] [options]')
+    .description(
+      prose(`
 Shows every class with its progress, and for each stage's consumer group on each stream shard:
-its consumers, entries pending (delivered, not yet acked) and lag (not yet delivered).`;
+its consumers, entries pending (delivered, not yet acked) and lag (not yet delivered).`),
+    )
+    .argument('[classId]', 'show this class only')
+    .option('--json', 'print {"classes", "groups", "dead"} on stdout')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0, or 1 when the class named is not known.`,
+    )
+    .action((classId: string | undefined, raw: RawOptions) =>
+      runWith((config) => runStatus(classId, raw, config)),
+    );
+}
 
 type GroupStatus = {
   stage: string;
@@ -23,9 +41,12 @@ type GroupStatus = {
   lag: number | null;
 };
 
-export async function statusCommand(args: string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgv(args, { json: { type: 'boolean' } }, 'status');
-  const opts = parseOptions(StatusOptions, { classId: positionals[0], json: values.json ?? false });
+async function runStatus(
+  classId: string | undefined,
+  raw: RawOptions,
+  config: Config,
+): Promise<number> {
+  const opts = parseOptions(StatusOptions, { classId, json: raw.json ?? false });
   await probeRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-status');
   try {

@@ -1,3 +1,4 @@
+import { Command } from 'commander';
 import { ClassState, isFinished } from '../../schemas/class-state.js';
 import { TransferOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
@@ -5,57 +6,63 @@ import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
-import { parseArgv } from '../args.js';
+import { prose, requiredDest, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { Progress } from '../progress.js';
 import { classReport, formatSummary, type ClassReport } from '../report.js';
 
-export const transferHelp = `Usage: colony transfer <manifestUrl>... --dest <url> [options]
-
-Copies every file of each class (an HLS master or media playlist and everything it names) to the
-destination, verifies each copy, and runs every stage in this process until each class is
+/** `colony transfer`: its options and help, in one place. */
+export function transferCommand(): Command {
+  const cmd = new Command('transfer')
+    .summary('copy classes now, every stage in this process')
+    .usage('<manifestUrl>... --dest <url> [options]')
+    .description(
+      prose(`
+Copies every file of each class (an HLS master or media playlist and everything it names) to
+the destination, verifies each copy, and runs every stage in this process until each class is
 transferred or failed. Progress goes to stderr. Running the same command again resumes
-unfinished classes and reports finished ones as they stand.
-
-Options:
-  --dest <url>          file:///abs/dir or s3://bucket/prefix (or COLONY_DEST)
-  --json                print one JSON report on stdout
-  --source-base <path>  leading path of the source URLs to drop from destination keys
-  --concurrency <n>     copies in flight (COLONY_CONCURRENCY, default 64)
-  --quiet               no progress line
-  --verbose             stage logs on stderr
-  -h, --help            this help
-
-Exit status: 0 when every class was transferred completely, 1 when a class failed, 2 on bad
-input or configuration, 130 when interrupted.`;
+unfinished classes and reports finished ones as they stand.`),
+    )
+    .argument('[manifestUrl...]', 'http(s):// URLs of master or media playlists')
+    .option(
+      '--dest <url>',
+      's3://bucket/prefix, file:///abs/dir or a path (default COLONY_DEST); required',
+    )
+    .option('--json', 'print one JSON report on stdout')
+    .option('--source-base <path>', 'leading path of the source URLs to drop from destination keys')
+    .option('--concurrency <n>', 'copies in flight (COLONY_CONCURRENCY, default 64)');
+  verbosity(cmd, 'no progress line', 'stage logs on stderr');
+  return cmd
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 when every class was transferred completely, 1 when a class
+failed, 2 on bad input or configuration, 130 when interrupted.`,
+    )
+    .action((manifests: string[], raw: RawOptions) =>
+      runWith((config) => runTransfer(transferOptions(manifests, raw, config), config)),
+    );
+}
 
 /** Resolves the options of `colony transfer` against the environment's configuration. */
-export function transferOptions(args: string[], config: Config): TransferOptions {
-  const { values, positionals } = parseArgv(
-    args,
-    {
-      dest: { type: 'string' },
-      json: { type: 'boolean' },
-      'source-base': { type: 'string' },
-      concurrency: { type: 'string' },
-      quiet: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-    },
-    'transfer',
-  );
+export function transferOptions(
+  manifests: string[],
+  raw: RawOptions,
+  config: Config,
+): TransferOptions {
   return parseOptions(TransferOptions, {
-    manifests: positionals,
-    dest: values.dest ?? config.dest ?? '',
-    json: values.json ?? false,
-    sourceBase: values['source-base'],
-    concurrency: values.concurrency,
-    quiet: values.quiet ?? false,
-    verbose: values.verbose ?? false,
+    manifests,
+    dest: requiredDest(raw.dest as string | undefined, config, 'transfer'),
+    json: raw.json ?? false,
+    sourceBase: raw.sourceBase,
+    concurrency: raw.concurrency,
+    quiet: raw.quiet ?? false,
+    verbose: raw.verbose ?? false,
   });
 }
 
-export async function transferCommand(args: string[], baseConfig: Config): Promise<number> {
-  const opts = transferOptions(args, baseConfig);
+/** Enqueues the classes, runs every stage here until each is finished, and reports them. */
+export async function runTransfer(opts: TransferOptions, baseConfig: Config): Promise<number> {
   const config: Config = {
     ...baseConfig,
     concurrency: opts.concurrency ?? baseConfig.concurrency,

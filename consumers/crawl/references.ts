@@ -110,163 +110,209 @@ const KNOWN_TAGS = new Set([
  *   an empty or repeated URI attribute.
  */
 export function listReferences(text: string, baseUrl: string, o: ListOptions = {}): PlaylistScan {
-  const where = baseUrl;
-  const scope = new VariableScope(where, {
-    requestUrl: o.requestUrl ?? baseUrl,
-    finalUrl: baseUrl,
-    imports: o.imports,
-  });
-  const references: Reference[] = [];
-  let pendingVariant: number | undefined;
-  let pendingGap = false;
-  let endList = false;
-  let deltaUpdate = false;
-  let multivariantTag: string | undefined;
-  let mediaLine: number | undefined;
-
-  const fail = (line: number, why: string): never => {
-    throw new CrawlError(`${redactQuery(where)} line ${line}: ${why}`);
-  };
-  const add = (
-    role: ReferenceRole,
-    tag: string,
-    line: number,
-    uri: string,
-    extra: Partial<Reference> = {},
-  ) => {
-    if (uri === '') fail(line, `${tag} has an empty URI`);
-    references.push({ role, tag, line, uri, url: resolve(uri, baseUrl), ...extra });
-  };
-  /** The substituted value of an attribute that carries a URI; a repeated one is ambiguous. */
-  const uriAttr = (
-    list: AttributeList,
-    name: string,
-    tag: string,
-    line: number,
-  ): string | undefined => {
-    if (list.duplicates.includes(name)) fail(line, `${tag} gives ${name} more than once`);
-    const a = list.attrs.get(name);
-    return a === undefined ? undefined : scope.substitute(a.value, line);
-  };
-  const plain = (list: AttributeList, name: string): string | undefined =>
-    list.attrs.get(name)?.value;
-
+  const scanner = new PlaylistScanner(baseUrl, o);
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  for (let n = 0; n < lines.length; n++) {
-    const line = n + 1;
-    const trimmed = lines[n]!.trim();
-    if (trimmed === '') continue;
-    if (!trimmed.startsWith('#')) {
-      const uri = scope.substitute(trimmed, line);
-      if (pendingVariant !== undefined) {
-        add('variant', 'EXT-X-STREAM-INF', line, uri);
-        pendingVariant = undefined;
-      } else {
-        mediaLine ??= line;
-        add('segment', 'URI line', line, uri, pendingGap ? { gap: true } : {});
-        pendingGap = false;
-      }
-      continue;
-    }
-    if (!trimmed.startsWith('#EXT')) continue; // a comment
+  for (let n = 0; n < lines.length; n++) scanner.scanLine(lines[n]!.trim(), n + 1);
+  return scanner.finish();
+}
+
+/** The state of one line scan: what the lines seen so far named, and what they left pending. */
+class PlaylistScanner {
+  private readonly scope: VariableScope;
+  private readonly references: Reference[] = [];
+  private pendingVariant: number | undefined;
+  private pendingGap = false;
+  private endList = false;
+  private deltaUpdate = false;
+  private multivariantTag: string | undefined;
+  private mediaLine: number | undefined;
+
+  constructor(
+    private readonly baseUrl: string,
+    o: ListOptions,
+  ) {
+    this.scope = new VariableScope(baseUrl, {
+      requestUrl: o.requestUrl ?? baseUrl,
+      finalUrl: baseUrl,
+      imports: o.imports,
+    });
+  }
+
+  /** One trimmed line: a URI line, a tag, a comment or nothing. */
+  scanLine(trimmed: string, line: number): void {
+    if (trimmed === '') return;
+    if (!trimmed.startsWith('#')) return this.uriLine(this.scope.substitute(trimmed, line), line);
+    if (!trimmed.startsWith('#EXT')) return; // a comment
     const colon = trimmed.indexOf(':');
     const tag = (colon === -1 ? trimmed.slice(1) : trimmed.slice(1, colon)).trim();
     const rest = colon === -1 ? '' : trimmed.slice(colon + 1);
-    if (MULTIVARIANT_TAGS.has(tag)) multivariantTag ??= tag;
-    if (tag === 'EXTINF') mediaLine ??= line;
+    if (MULTIVARIANT_TAGS.has(tag)) this.multivariantTag ??= tag;
+    if (tag === 'EXTINF') this.mediaLine ??= line;
+    this.tagLine(tag, rest, line);
+  }
 
+  /** The checks that need the whole playlist, and the result. */
+  finish(): PlaylistScan {
+    if (this.pendingVariant !== undefined)
+      this.fail(this.pendingVariant, 'EXT-X-STREAM-INF is not followed by a URI line');
+    if (this.multivariantTag !== undefined && this.mediaLine !== undefined) {
+      this.fail(
+        this.mediaLine,
+        `a media segment in a multivariant playlist (it has ${this.multivariantTag})`,
+      );
+    }
+    const type = this.multivariantTag !== undefined ? 'multivariant' : 'media';
+    if (type === 'multivariant' && this.scope.firstImportLine !== undefined) {
+      this.fail(
+        this.scope.firstImportLine,
+        'EXT-X-DEFINE IMPORT is not allowed in a multivariant playlist',
+      );
+    }
+    const { references, endList, deltaUpdate } = this;
+    return { type, references, definitions: this.scope.definitions, endList, deltaUpdate };
+  }
+
+  /** A URI line: the variant of a pending EXT-X-STREAM-INF, or a media segment. */
+  private uriLine(uri: string, line: number): void {
+    if (this.pendingVariant !== undefined) {
+      this.add('variant', 'EXT-X-STREAM-INF', line, uri);
+      this.pendingVariant = undefined;
+    } else {
+      this.mediaLine ??= line;
+      this.add('segment', 'URI line', line, uri, this.pendingGap ? { gap: true } : {});
+      this.pendingGap = false;
+    }
+  }
+
+  private tagLine(tag: string, rest: string, line: number): void {
     switch (tag) {
       case 'EXT-X-DEFINE':
-        scope.define(parseAttributeList(rest), line);
+        this.scope.define(parseAttributeList(rest), line);
         break;
       case 'EXT-X-STREAM-INF':
-        pendingVariant = line;
+        this.pendingVariant = line;
         break;
-      case 'EXT-X-MEDIA': {
-        const list = parseAttributeList(rest);
-        const uri = uriAttr(list, 'URI', tag, line);
-        const type = plain(list, 'TYPE');
-        // Closed captions travel inside the video and may not have a URI; one that does is not
-        // something a player would load.
-        if (uri !== undefined)
-          add(type === 'CLOSED-CAPTIONS' ? 'unknown' : 'rendition', tag, line, uri, detailOf(type));
+      case 'EXT-X-MEDIA':
+        this.media(parseAttributeList(rest), line);
         break;
-      }
       case 'EXT-X-I-FRAME-STREAM-INF':
       case 'EXT-X-IMAGE-STREAM-INF':
       case 'EXT-X-SESSION-DATA':
       case 'EXT-X-MAP':
       case 'EXT-X-RENDITION-REPORT': {
-        const uri = uriAttr(parseAttributeList(rest), 'URI', tag, line);
-        if (uri !== undefined) add(SIMPLE_ROLES[tag], tag, line, uri);
+        const uri = this.uriAttr(parseAttributeList(rest), 'URI', tag, line);
+        if (uri !== undefined) this.add(SIMPLE_ROLES[tag], tag, line, uri);
         break;
       }
       case 'EXT-X-KEY':
-      case 'EXT-X-SESSION-KEY': {
-        const list = parseAttributeList(rest);
-        if (plain(list, 'METHOD') === 'NONE') break;
-        const uri = uriAttr(list, 'URI', tag, line);
-        const role = tag === 'EXT-X-KEY' ? 'key' : 'session-key';
-        if (uri !== undefined) add(role, tag, line, uri, detailOf(plain(list, 'KEYFORMAT')));
+      case 'EXT-X-SESSION-KEY':
+        this.key(parseAttributeList(rest), tag, line);
         break;
-      }
-      case 'EXT-X-PART': {
-        const list = parseAttributeList(rest);
-        const uri = uriAttr(list, 'URI', tag, line);
-        if (uri !== undefined)
-          add('part', tag, line, uri, plain(list, 'GAP') === 'YES' ? { gap: true } : {});
+      case 'EXT-X-PART':
+      case 'EXT-X-PRELOAD-HINT':
+      case 'EXT-X-CONTENT-STEERING':
+        this.oneUri(parseAttributeList(rest), tag, line);
         break;
-      }
-      case 'EXT-X-PRELOAD-HINT': {
-        const list = parseAttributeList(rest);
-        const uri = uriAttr(list, 'URI', tag, line);
-        if (uri !== undefined) add('preload-hint', tag, line, uri, detailOf(plain(list, 'TYPE')));
+      case 'EXT-X-DATERANGE':
+        this.dateRange(parseAttributeList(rest), line);
         break;
-      }
-      case 'EXT-X-CONTENT-STEERING': {
-        const list = parseAttributeList(rest);
-        const uri = uriAttr(list, 'SERVER-URI', tag, line);
-        if (uri !== undefined)
-          add('content-steering', tag, line, uri, detailOf(plain(list, 'PATHWAY-ID')));
-        break;
-      }
-      case 'EXT-X-DATERANGE': {
-        const list = parseAttributeList(rest);
-        const asset = uriAttr(list, 'X-ASSET-URI', tag, line);
-        const assetList = uriAttr(list, 'X-ASSET-LIST', tag, line);
-        if (asset !== undefined) add('interstitial-asset', tag, line, asset);
-        if (assetList !== undefined) add('asset-list', tag, line, assetList);
-        break;
-      }
       case 'EXT-X-GAP':
-        pendingGap = true;
+        this.pendingGap = true;
         break;
       case 'EXT-X-ENDLIST':
-        endList = true;
+        this.endList = true;
         break;
       case 'EXT-X-SKIP':
-        deltaUpdate = true;
+        this.deltaUpdate = true;
         break;
       default:
-        if (!KNOWN_TAGS.has(tag) && /(?:^|,)\s*[A-Z0-9-]*URI\s*=/.test(rest)) {
-          const list = parseAttributeList(rest);
-          for (const name of list.attrs.keys()) {
-            if (name.endsWith('URI'))
-              add('unknown', tag, line, uriAttr(list, name, tag, line)!, { detail: name });
-          }
-        }
+        if (!KNOWN_TAGS.has(tag) && /(?:^|,)\s*[A-Z0-9-]*URI\s*=/.test(rest))
+          this.unknownTag(parseAttributeList(rest), tag, line);
     }
   }
-  if (pendingVariant !== undefined)
-    fail(pendingVariant, 'EXT-X-STREAM-INF is not followed by a URI line');
-  if (multivariantTag !== undefined && mediaLine !== undefined) {
-    fail(mediaLine, `a media segment in a multivariant playlist (it has ${multivariantTag})`);
+
+  private media(list: AttributeList, line: number): void {
+    const tag = 'EXT-X-MEDIA';
+    const uri = this.uriAttr(list, 'URI', tag, line);
+    const type = plain(list, 'TYPE');
+    // Closed captions travel inside the video and may not have a URI; one that does is not
+    // something a player would load.
+    if (uri !== undefined)
+      this.add(
+        type === 'CLOSED-CAPTIONS' ? 'unknown' : 'rendition',
+        tag,
+        line,
+        uri,
+        detailOf(type),
+      );
   }
-  const type = multivariantTag !== undefined ? 'multivariant' : 'media';
-  if (type === 'multivariant' && scope.firstImportLine !== undefined) {
-    fail(scope.firstImportLine, 'EXT-X-DEFINE IMPORT is not allowed in a multivariant playlist');
+
+  private key(list: AttributeList, tag: 'EXT-X-KEY' | 'EXT-X-SESSION-KEY', line: number): void {
+    if (plain(list, 'METHOD') === 'NONE') return;
+    const uri = this.uriAttr(list, 'URI', tag, line);
+    const role = tag === 'EXT-X-KEY' ? 'key' : 'session-key';
+    if (uri !== undefined) this.add(role, tag, line, uri, detailOf(plain(list, 'KEYFORMAT')));
   }
-  return { type, references, definitions: scope.definitions, endList, deltaUpdate };
+
+  /** EXT-X-PART, EXT-X-PRELOAD-HINT and EXT-X-CONTENT-STEERING: one URI and a detail. */
+  private oneUri(list: AttributeList, tag: string, line: number): void {
+    const steering = tag === 'EXT-X-CONTENT-STEERING';
+    const uri = this.uriAttr(list, steering ? 'SERVER-URI' : 'URI', tag, line);
+    if (uri === undefined) return;
+    if (tag === 'EXT-X-PART')
+      this.add('part', tag, line, uri, plain(list, 'GAP') === 'YES' ? { gap: true } : {});
+    else if (steering)
+      this.add('content-steering', tag, line, uri, detailOf(plain(list, 'PATHWAY-ID')));
+    else this.add('preload-hint', tag, line, uri, detailOf(plain(list, 'TYPE')));
+  }
+
+  /** EXT-X-DATERANGE: an interstitial's asset playlist and its asset list. */
+  private dateRange(list: AttributeList, line: number): void {
+    const tag = 'EXT-X-DATERANGE';
+    const asset = this.uriAttr(list, 'X-ASSET-URI', tag, line);
+    const assetList = this.uriAttr(list, 'X-ASSET-LIST', tag, line);
+    if (asset !== undefined) this.add('interstitial-asset', tag, line, asset);
+    if (assetList !== undefined) this.add('asset-list', tag, line, assetList);
+  }
+
+  /** A tag we do not know that carries `...URI=` attributes: reported, never followed. */
+  private unknownTag(list: AttributeList, tag: string, line: number): void {
+    for (const name of list.attrs.keys()) {
+      if (name.endsWith('URI'))
+        this.add('unknown', tag, line, this.uriAttr(list, name, tag, line)!, { detail: name });
+    }
+  }
+
+  private add(
+    role: ReferenceRole,
+    tag: string,
+    line: number,
+    uri: string,
+    extra: Partial<Reference> = {},
+  ): void {
+    if (uri === '') this.fail(line, `${tag} has an empty URI`);
+    this.references.push({ role, tag, line, uri, url: resolve(uri, this.baseUrl), ...extra });
+  }
+
+  /** The substituted value of an attribute that carries a URI; a repeated one is ambiguous. */
+  private uriAttr(
+    list: AttributeList,
+    name: string,
+    tag: string,
+    line: number,
+  ): string | undefined {
+    if (list.duplicates.includes(name)) this.fail(line, `${tag} gives ${name} more than once`);
+    const a = list.attrs.get(name);
+    return a === undefined ? undefined : this.scope.substitute(a.value, line);
+  }
+
+  private fail(line: number, why: string): never {
+    throw new CrawlError(`${redactQuery(this.baseUrl)} line ${line}: ${why}`);
+  }
+}
+
+function plain(list: AttributeList, name: string): string | undefined {
+  return list.attrs.get(name)?.value;
 }
 
 const SIMPLE_ROLES = {

@@ -30,6 +30,7 @@ import { assetListReferences } from './asset-list.js';
 import {
   listReferences,
   PLAYLIST_ROLES,
+  type PlaylistScan,
   type Reference,
   type ReferenceRole,
 } from './references.js';
@@ -92,151 +93,202 @@ const REPORTED: Partial<Record<ReferenceRole, string>> = {
  *   cycle, a key conflict, or unparseable; the fetcher's errors as they are.
  */
 export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<WalkResult> {
-  const policy = new UriPolicy(manifestUrl, o.allowedOrigins);
-  const list = new FileList();
-  const result: Omit<WalkResult, 'files' | 'manifestKey'> = {
+  const walk = new ClassWalk(manifestUrl, o);
+  let level = [walk.root()];
+  while (level.length > 0) level = await walk.visitLevel(level);
+  return walk.finish();
+}
+
+type Fetched = Awaited<ReturnType<WalkOptions['fetchText']>>;
+/** The playlist a reference was found in, and the level its playlists are queued on. */
+type From = {
+  task: Task;
+  hop: Hop;
+  finalUrl: string;
+  at: string;
+  next: Task[];
+  endList: boolean;
+  imports: Definitions | undefined;
+};
+
+/** One walk: the files found so far, what was queued, and what was reported. */
+class ClassWalk {
+  private readonly policy: UriPolicy;
+  private readonly list = new FileList();
+  private readonly result: Omit<WalkResult, 'files' | 'manifestKey'> = {
     skipped: [],
     gaps: [],
     steering: [],
     live: [],
   };
-  const maxPlaylists = o.maxPlaylists ?? 10_000;
-  const requested = new Set<string>();
-  const keyOf = (url: string) => sourceKey(url, o.sourceBase);
-  let manifestKey: string | undefined;
-  let fetched = 0;
+  private readonly maxPlaylists: number;
+  private readonly requested = new Set<string>();
+  private manifestKey: string | undefined;
+  private fetched = 0;
 
-  const root = policy.resolve(
-    { role: 'variant', tag: 'manifest', line: 0, uri: manifestUrl, url: manifestUrl },
-    manifestUrl,
-  );
-  if (!('url' in root))
-    throw new CrawlError(`manifest ${redactQuery(manifestUrl)} cannot be fetched: ${root.skip}`);
-  let level: Task[] = [{ url: root.url, kind: 'playlist', lineage: [] }];
-  requested.add(root.url);
+  constructor(
+    private readonly manifestUrl: string,
+    private readonly o: WalkOptions,
+  ) {
+    this.policy = new UriPolicy(manifestUrl, o.allowedOrigins);
+    this.maxPlaylists = o.maxPlaylists ?? 10_000;
+  }
+
+  /** The manifest's task; a manifest the policy would not fetch fails the class. */
+  root(): Task {
+    const { manifestUrl } = this;
+    const root = this.policy.resolve(
+      { role: 'variant', tag: 'manifest', line: 0, uri: manifestUrl, url: manifestUrl },
+      manifestUrl,
+    );
+    if (!('url' in root))
+      throw new CrawlError(`manifest ${redactQuery(manifestUrl)} cannot be fetched: ${root.skip}`);
+    this.requested.add(root.url);
+    return { url: root.url, kind: 'playlist', lineage: [] };
+  }
+
+  /** Fetches one level of playlists (breadth first) and returns the next level. */
+  async visitLevel(level: Task[]): Promise<Task[]> {
+    this.fetched += level.length;
+    if (this.fetched > this.maxPlaylists)
+      throw new CrawlError(`more than ${this.maxPlaylists} playlists in one class (maxPlaylists)`);
+    const bodies = await fetchAll(
+      level.map((t) => t.url),
+      this.o.fetchText,
+      this.o.concurrency ?? 8,
+    );
+    const next: Task[] = [];
+    for (const [i, task] of level.entries()) {
+      const body = bodies[i]!;
+      if ('error' in body) throw body.error;
+      this.visit(task, body.value, next);
+    }
+    return next;
+  }
+
+  finish(): WalkResult {
+    const { list, result } = this;
+    // A gap whose file is also named without EXT-X-GAP is a file; each gap and skip is listed once.
+    result.gaps = uniqueBy(
+      result.gaps.filter((g) => !list.has(g.key)),
+      (g) => g.key,
+    );
+    result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
+    return { files: list.files, manifestKey: this.manifestKey!, ...result };
+  }
+
+  private visit(task: Task, body: Fetched, next: Task[]): void {
+    const finalUrl = stripHash(body.finalUrl);
+    const at = redactQuery(finalUrl);
+    if (!this.policy.allows(finalUrl)) {
+      throw new UnsafeUriError(
+        `${redactQuery(task.url)} was redirected to ${at}, outside the allowed origins`,
+      );
+    }
+    const { text } = body;
+    const max = this.o.maxPlaylistBytes;
+    if (max !== undefined && Buffer.byteLength(text) > max) {
+      throw new CrawlError(
+        `playlist ${at} is larger than the limit of ${max} bytes (maxPlaylistBytes)`,
+      );
+    }
+    const key = this.keyOf(finalUrl);
+    assertNoCycle(task.lineage, key, finalUrl);
+    this.manifestKey ??= key;
+    const hop: Hop = { key, path: pathOf(finalUrl) };
+
+    if (task.kind === 'asset-list') {
+      if (!this.list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl)) return;
+      for (const ref of assetListReferences(text, finalUrl)) {
+        const r = this.policy.resolve(ref, finalUrl);
+        if ('skip' in r) this.result.skipped.push(skipped(ref, r.skip, finalUrl));
+        else this.enqueue(next, task, hop, r.url, 'playlist');
+      }
+      return;
+    }
+
+    if (!isHls(text)) {
+      const type = body.contentType ? `; Content-Type ${body.contentType}` : '';
+      throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
+    }
+    if (!this.list.add({ url: task.url, key, kind: 'playlist' }, finalUrl)) return;
+    const scan = listReferences(text, finalUrl, {
+      requestUrl: task.url,
+      ...(task.imports ? { imports: task.imports } : {}),
+    });
+    if (scan.type === 'media') this.checkComplete(scan, key, at);
+    const imports = scan.type === 'multivariant' ? scan.definitions : undefined;
+    const from: From = { task, hop, finalUrl, at, next, endList: scan.endList, imports };
+    for (const ref of scan.references) this.follow(ref, from);
+  }
+
+  /** A delta update always fails; a live window fails unless allowLive, which lists it. */
+  private checkComplete(scan: PlaylistScan, key: string, at: string): void {
+    if (scan.deltaUpdate)
+      throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
+    if (scan.endList) return;
+    if (!this.o.allowLive) {
+      throw new CrawlError(
+        `${at} is a live playlist (no EXT-X-ENDLIST): its segments are still being written; set allowLive to copy the current window`,
+      );
+    }
+    this.result.live.push(key);
+  }
+
+  /** One reference of a playlist: reported, skipped, a gap, a playlist to queue, or a file. */
+  private follow(ref: Reference, p: From): void {
+    const { result } = this;
+    if (ref.role === 'content-steering') {
+      result.steering.push({
+        serverUri: redactQuery(ref.url ?? ref.uri),
+        ...(ref.detail ? { pathwayId: ref.detail } : {}),
+        playlist: p.at,
+      });
+      return;
+    }
+    const reported = REPORTED[ref.role];
+    if (reported) {
+      result.skipped.push(skipped(ref, reported, p.finalUrl));
+      return;
+    }
+    // A preload hint of a live window names the part the server is still writing: it may
+    // never exist under that name, so it is allowed to be absent, like a gap.
+    const gap = ref.gap === true || (ref.role === 'preload-hint' && !p.endList);
+    const r = this.policy.resolve(ref, p.finalUrl, gap ? { gap: true } : {});
+    if ('skip' in r) {
+      result.skipped.push(skipped(ref, r.skip, p.finalUrl));
+    } else if (gap) {
+      result.gaps.push({ url: redactQuery(r.url), key: this.keyOf(r.url), playlist: p.at });
+    } else if (PLAYLIST_ROLES.has(ref.role)) {
+      this.enqueue(p.next, p.task, p.hop, r.url, 'playlist', p.imports);
+    } else if (ref.role === 'asset-list') {
+      this.enqueue(p.next, p.task, p.hop, r.url, 'asset-list');
+    } else {
+      const kind =
+        ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
+      this.list.add({ url: r.url, key: this.keyOf(r.url), kind });
+    }
+  }
 
   /** Queues a playlist that `parent` names, unless queued already; a reference back up is a cycle. */
-  const enqueue = (
+  private enqueue(
     next: Task[],
     parent: Task,
     parentHop: Hop,
     url: string,
     kind: Task['kind'],
     imports?: Definitions,
-  ) => {
+  ): void {
     const lineage = [...parent.lineage, parentHop];
-    assertNoCycle(lineage, keyOf(url), url);
-    if (requested.has(url)) return;
-    requested.add(url);
+    assertNoCycle(lineage, this.keyOf(url), url);
+    if (this.requested.has(url)) return;
+    this.requested.add(url);
     next.push({ url, kind, lineage, ...(imports ? { imports } : {}) });
-  };
-
-  while (level.length > 0) {
-    fetched += level.length;
-    if (fetched > maxPlaylists)
-      throw new CrawlError(`more than ${maxPlaylists} playlists in one class (maxPlaylists)`);
-    const bodies = await fetchAll(
-      level.map((t) => t.url),
-      o.fetchText,
-      o.concurrency ?? 8,
-    );
-    const next: Task[] = [];
-    for (const [i, task] of level.entries()) {
-      const body = bodies[i]!;
-      if ('error' in body) throw body.error;
-      const finalUrl = stripHash(body.value.finalUrl);
-      const at = redactQuery(finalUrl);
-      if (!policy.allows(finalUrl)) {
-        throw new UnsafeUriError(
-          `${redactQuery(task.url)} was redirected to ${at}, outside the allowed origins`,
-        );
-      }
-      const { text } = body.value;
-      if (o.maxPlaylistBytes !== undefined && Buffer.byteLength(text) > o.maxPlaylistBytes) {
-        throw new CrawlError(
-          `playlist ${at} is larger than the limit of ${o.maxPlaylistBytes} bytes (maxPlaylistBytes)`,
-        );
-      }
-      const key = keyOf(finalUrl);
-      assertNoCycle(task.lineage, key, finalUrl);
-      manifestKey ??= key;
-      const hop: Hop = { key, path: pathOf(finalUrl) };
-
-      if (task.kind === 'asset-list') {
-        if (!list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl)) continue;
-        for (const ref of assetListReferences(text, finalUrl)) {
-          const r = policy.resolve(ref, finalUrl);
-          if ('skip' in r) result.skipped.push(skipped(ref, r.skip, finalUrl));
-          else enqueue(next, task, hop, r.url, 'playlist');
-        }
-        continue;
-      }
-
-      if (!isHls(text)) {
-        const type = body.value.contentType ? `; Content-Type ${body.value.contentType}` : '';
-        throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
-      }
-      if (!list.add({ url: task.url, key, kind: 'playlist' }, finalUrl)) continue;
-      const scan = listReferences(text, finalUrl, {
-        requestUrl: task.url,
-        ...(task.imports ? { imports: task.imports } : {}),
-      });
-      if (scan.type === 'media') {
-        if (scan.deltaUpdate)
-          throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
-        if (!scan.endList) {
-          if (!o.allowLive) {
-            throw new CrawlError(
-              `${at} is a live playlist (no EXT-X-ENDLIST): its segments are still being written; set allowLive to copy the current window`,
-            );
-          }
-          result.live.push(key);
-        }
-      }
-      const imports = scan.type === 'multivariant' ? scan.definitions : undefined;
-      for (const ref of scan.references) {
-        if (ref.role === 'content-steering') {
-          result.steering.push({
-            serverUri: redactQuery(ref.url ?? ref.uri),
-            ...(ref.detail ? { pathwayId: ref.detail } : {}),
-            playlist: at,
-          });
-          continue;
-        }
-        const reported = REPORTED[ref.role];
-        if (reported) {
-          result.skipped.push(skipped(ref, reported, finalUrl));
-          continue;
-        }
-        // A preload hint of a live window names the part the server is still writing: it may
-        // never exist under that name, so it is allowed to be absent, like a gap.
-        const gap = ref.gap === true || (ref.role === 'preload-hint' && !scan.endList);
-        const r = policy.resolve(ref, finalUrl, gap ? { gap: true } : {});
-        if ('skip' in r) {
-          result.skipped.push(skipped(ref, r.skip, finalUrl));
-        } else if (gap) {
-          result.gaps.push({ url: redactQuery(r.url), key: keyOf(r.url), playlist: at });
-        } else if (PLAYLIST_ROLES.has(ref.role)) {
-          enqueue(next, task, hop, r.url, 'playlist', imports);
-        } else if (ref.role === 'asset-list') {
-          enqueue(next, task, hop, r.url, 'asset-list');
-        } else {
-          const kind =
-            ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
-          list.add({ url: r.url, key: keyOf(r.url), kind });
-        }
-      }
-    }
-    level = next;
   }
 
-  // A gap whose file is also named without EXT-X-GAP is a file; each gap and skip is listed once.
-  result.gaps = uniqueBy(
-    result.gaps.filter((g) => !list.has(g.key)),
-    (g) => g.key,
-  );
-  result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
-  return { files: list.files, manifestKey: manifestKey!, ...result };
+  private keyOf(url: string): string {
+    return sourceKey(url, this.o.sourceBase);
+  }
 }
 
 function uniqueBy<T>(items: T[], id: (item: T) => string): T[] {

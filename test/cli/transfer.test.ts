@@ -289,7 +289,7 @@ describe('colony transfer input errors', () => {
       /manifest URL/,
       2,
     ],
-    ['unknown option', ['transfer', '--frobnicate'], {}, /Unknown option '--frobnicate'/, 2],
+    ['unknown option', ['transfer', '--frobnicate'], {}, /unknown option '--frobnicate'/i, 2],
     [
       'bad concurrency',
       ['transfer', 'http://127.0.0.1:9/a.m3u8', '--dest', 'file:///tmp/x', '--concurrency', 'lots'],
