@@ -4,7 +4,11 @@ import type { Config } from '../schemas/config.js';
 import { ConfigError, describeError } from '../schemas/errors.js';
 import { STAGE_NAMES, STAGE_STREAMS, type StageName } from '../consumers/stages.js';
 import { isLoopbackName } from '../dashboard/server/auth.js';
-import { startDashboard, type Dashboard } from '../dashboard/server/dashboard.js';
+import {
+  startDashboard,
+  type Dashboard,
+  type DashboardOptions,
+} from '../dashboard/server/dashboard.js';
 import type { Keys } from '../streams/keys.js';
 import type { Logger } from '../streams/log.js';
 import { collectProcessMetrics, metricsRegistry } from '../streams/metrics.js';
@@ -65,6 +69,8 @@ export async function startServiceRoutes(o: {
   logger: Logger;
   stages: readonly StageName[];
   assetsDir?: string;
+  /** Polling intervals of the dashboard's reader (tests make them short). */
+  poll?: DashboardOptions['poll'];
 }): Promise<ServiceRoutes> {
   collectProcessMetrics();
   const dashboard = await startDashboard({
@@ -73,6 +79,7 @@ export async function startServiceRoutes(o: {
     logger: o.logger,
     token: o.config.dashboardToken,
     assetsDir: o.assetsDir ?? join(packageRoot(), 'dist', 'dashboard', 'public'),
+    ...(o.poll ? { poll: o.poll } : {}),
   });
   if (!dashboard.built)
     o.logger.warn('dashboard not built: GET / answers 503; run npm run build:dashboard');
