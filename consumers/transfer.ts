@@ -52,7 +52,6 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
   return {
     async handle(batch: Delivery<FileJobs>[]): Promise<BatchVerdict> {
       const dead: { id: string; reason: string }[] = [];
-      const results: FileResults[] = [];
       const splits: FileJobs[] = [];
       await Promise.all(
         batch.map((d) =>
@@ -70,12 +69,13 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
             }
             const outcomes = await runtime.copy(jobs.files, target);
             countOutcomes(outcomes);
-            results.push(resultsEntry(jobs, outcomes));
+            // Each batch reports as soon as it is copied, not when the slowest batch read with it
+            // is: its class's progress (and the dashboard's glyphs) move batch by batch.
+            await deps.publisher.publish('results', [resultsEntry(jobs, outcomes)]);
           }),
         ),
       );
       if (splits.length) await deps.publisher.publish('jobs', splits);
-      if (results.length) await deps.publisher.publish('results', results);
       return { dead };
     },
     /** A batch that kept stalling is failed file by file with the reason, so its class still ends. */

@@ -28,7 +28,8 @@ const result = await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
-await copyFile(join(here, 'app', 'index.html'), join(out, 'index.html'));
+for (const file of ['index.html', 'favicon.svg'])
+  await copyFile(join(here, 'app', file), join(out, file));
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
   if (!file.endsWith('.map'))
     process.stdout.write(

@@ -60,14 +60,16 @@ export function ThroughputChart({ points }: { points: ThroughputPoint[] }) {
         aria-label="throughput over the last hour"
       />
       <div class="legend">
-        <span class="files-legend">━ {formatRate(last?.filesPerSecond ?? 0, 'files')}</span>
-        <span class="muted">
-          {' '}
-          (peak {formatRate(peakFiles === 1 && !shown.length ? 0 : peakFiles, 'files')})
-        </span>
-        <span class="bytes-legend"> ▇ {formatRate(last?.bytesPerSecond ?? 0, 'bytes')}</span>
-        <span class="muted"> (peak {shown.length ? formatBytes(peakBytes) : '–'}/s)</span>
-        <span class="muted"> · last hour, 15 min grid</span>
+        {shown.length === 0 ? (
+          <span class="muted">No samples yet: the service records one every 10 s.</span>
+        ) : (
+          <>
+            <span class="files-legend">━ {formatRate(last?.filesPerSecond ?? 0, 'files')}</span>
+            <span class="muted"> (peak {formatRate(peakFiles, 'files')})</span>
+            <span class="bytes-legend"> ▇ {formatRate(last?.bytesPerSecond ?? 0, 'bytes')}</span>
+            <span class="muted"> (peak {formatBytes(peakBytes)}/s) · last hour, 15 min grid</span>
+          </>
+        )}
       </div>
     </div>
   );

@@ -30,6 +30,7 @@ export class Assets {
       const body = readFileSync(join(dir, name));
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`;
       this.files.set(name === 'index.html' ? '/' : `/assets/${name}`, { body, type, etag });
+      if (name === 'favicon.svg') this.files.set('/favicon.ico', { body, type, etag });
     }
   }
 

@@ -80,11 +80,13 @@ export class DashboardAuth {
    */
   crossSiteReason(req: IncomingMessage, credential: Credential, json = true): string | undefined {
     if (credential === 'bearer') return undefined;
+    // A browser that sends Sec-Fetch-Site says where the request comes from, and a page cannot
+    // change it; Origin is the check for the browsers that do not.
     const site = req.headers['sec-fetch-site'];
     if (site !== undefined && site !== 'same-origin' && site !== 'none')
       return `cross-site request (Sec-Fetch-Site: ${site})`;
     const origin = req.headers.origin;
-    if (origin !== undefined) {
+    if (site === undefined && origin !== undefined) {
       let host: string | undefined;
       try {
         host = new URL(origin).host;

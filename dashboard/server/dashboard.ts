@@ -11,6 +11,9 @@ import { readBody, send, sendJson } from './http.js';
 import { loginPage } from './login-page.js';
 import { DashboardState, type DashboardStateOptions } from './state.js';
 
+/** What the login page needs before anyone logged in. */
+const PUBLIC_ASSETS = new Set(['/assets/app.css', '/assets/favicon.svg', '/favicon.ico']);
+
 export type DashboardOptions = {
   redis: ColonyRedis;
   keys: Keys;
@@ -93,8 +96,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     const ours = path === '/' || path === '/logout' || path.startsWith('/api/') || assets.has(path);
     if (!ours) return false;
-    // The login page's stylesheet is served to anyone; everything else needs the token.
-    if (path === '/assets/app.css') {
+    // The login page's stylesheet and the icon are served to anyone; the rest needs the token.
+    if (PUBLIC_ASSETS.has(path)) {
       assets.serve(req, res, path);
       return true;
     }

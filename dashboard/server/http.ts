@@ -10,7 +10,9 @@ export const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: with it a browser sends `Origin: null` on a form post, and the login's
+  // same-origin check could not tell it from a forged one.
+  'referrer-policy': 'same-origin',
 };
 
 /** Bodies above this are gzipped for a client that accepts it (the class list of 2,000 classes). */

@@ -12,6 +12,7 @@ export function loginPage(message?: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>colony: log in</title>
 <link rel="stylesheet" href="/assets/app.css">
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 </head>
 <body class="login">
 <form method="post" action="/login" class="login-form">
