@@ -42,7 +42,7 @@ export function glyphLayout(
 type Sprites = { canvas: HTMLCanvasElement; size: number };
 let sprites: Sprites | undefined;
 
-/** The three glyphs drawn once at the screen's pixel ratio; cells are copies of them. */
+/** The three glyphs drawn once at the screen's pixel ratio, side by side. */
 function spriteSheet(dpr: number): Sprites {
   const size = Math.round(CELL * dpr);
   if (sprites?.size === size) return sprites;
@@ -84,8 +84,34 @@ function spriteSheet(dpr: number): Sprites {
 const INDEX: Record<GlyphState, number> = { waiting: 0, done: 1, failed: 2 };
 
 /**
+ * One repeating pattern per glyph for a canvas context: a run of equal glyphs on a line is one
+ * fillRect, so a class of 8,000 files, mostly long runs of done or waiting, is a few hundred
+ * rectangles rather than 8,000 image copies. Tiles line up with the cells (both start at 0, 0).
+ */
+const patterns = new WeakMap<CanvasRenderingContext2D, { size: number; fills: CanvasPattern[] }>();
+
+function patternsFor(
+  ctx: CanvasRenderingContext2D,
+  dpr: number,
+): { size: number; fills: CanvasPattern[] } {
+  const { canvas: sheet, size } = spriteSheet(dpr);
+  const known = patterns.get(ctx);
+  if (known?.size === size) return known;
+  const fills = [0, 1, 2].map((s) => {
+    const tile = document.createElement('canvas');
+    tile.width = size;
+    tile.height = size;
+    tile.getContext('2d')!.drawImage(sheet, s * size, 0, size, size, 0, 0, size, size);
+    return ctx.createPattern(tile, 'repeat')!;
+  });
+  const made = { size, fills };
+  patterns.set(ctx, made);
+  return made;
+}
+
+/**
  * Draws the cells whose state differs from `previous` (all when there is none) and returns the
- * states now drawn: an update that lands a hundred files redraws a hundred cells.
+ * states now drawn: an update that lands a hundred files redraws those hundred cells, in runs.
  */
 export function drawGlyphs(
   canvas: HTMLCanvasElement,
@@ -96,19 +122,30 @@ export function drawGlyphs(
   previous: Uint8Array | undefined,
 ): Uint8Array {
   const dpr = window.devicePixelRatio || 1;
-  const { canvas: sheet, size } = spriteSheet(dpr);
   const ctx = canvas.getContext('2d')!;
+  const { size, fills } = patternsFor(ctx, dpr);
   const drawn = new Uint8Array(total);
+  for (let i = 0; i < total; i++) drawn[i] = INDEX[stateAt(done, failed, i)];
   const all = !previous || previous.length !== total;
   if (all) ctx.clearRect(0, 0, canvas.width, canvas.height);
-  for (let i = 0; i < total; i++) {
-    const s = INDEX[stateAt(done, failed, i)];
-    drawn[i] = s;
-    if (!all && previous[i] === s) continue;
+  // Runs of cells on one line that changed to the same state.
+  let i = 0;
+  while (i < total) {
+    if (!all && previous[i] === drawn[i]) {
+      i++;
+      continue;
+    }
+    const state = drawn[i]!;
+    const lineEnd = Math.min(total, (Math.floor(i / perRow) + 1) * perRow);
+    let j = i + 1;
+    while (j < lineEnd && drawn[j] === state && (all || previous[j] !== drawn[j])) j++;
     const x = (i % perRow) * size;
     const y = Math.floor(i / perRow) * size;
-    if (!all) ctx.clearRect(x, y, size, size);
-    ctx.drawImage(sheet, s * size, 0, size, size, x, y, size, size);
+    const width = (j - i) * size;
+    if (!all) ctx.clearRect(x, y, width, size);
+    ctx.fillStyle = fills[state]!;
+    ctx.fillRect(x, y, width, size);
+    i = j;
   }
   return drawn;
 }

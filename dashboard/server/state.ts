@@ -5,6 +5,7 @@ import type {
   ThroughputPoint,
 } from '../../schemas/dashboard.js';
 import { describeError } from '../../schemas/errors.js';
+import { ClassActivity } from '../../streams/class-activity.js';
 import { ClassStore } from '../../streams/class-store.js';
 import type { Keys } from '../../streams/keys.js';
 import type { Logger } from '../../streams/log.js';
@@ -27,7 +28,9 @@ export type DashboardStateOptions = {
   logger: Logger;
   /** How often running classes are read. Default 1000 ms. */
   pollMs?: number;
-  /** Every n-th poll reads every class, finished ones too (a retried dead letter revives one). */
+  /** Every n-th poll reads every class, finished ones too. Default 60. Finished classes that
+   * change (a retried dead letter, a new version) are noticed at once from the streams; this is
+   * the safety net. */
   fullScanEvery?: number;
   /** How often streams, groups and consumers are read. Default 2000 ms. */
   pipelineMs?: number;
@@ -35,12 +38,14 @@ export type DashboardStateOptions = {
 
 /**
  * What the dashboard shows, read from Redis by one poller per service however many browsers
- * watch: running classes every second, every class every ten, the pipeline every two, a
+ * watch: every second the running classes and those the `classes` and `outcomes` streams name
+ * (requested, finished, revived), every minute all of them; the pipeline every two seconds, a
  * throughput sample every ten. Each poll's changes go out as one event to every subscriber (the
  * server-sent events), so browsers never poll and an idle deployment costs a few reads.
  */
 export class DashboardState {
   private readonly store: ClassStore;
+  private readonly activity: ClassActivity;
   private readonly rates = new ClassRates();
   private readonly classes = new Map<string, ClassSummary>();
   private order: string[] = [];
@@ -58,11 +63,13 @@ export class DashboardState {
 
   constructor(private readonly o: DashboardStateOptions) {
     this.store = new ClassStore(o.redis, o.keys);
+    this.activity = new ClassActivity(o.redis, o.keys);
   }
 
   /** Reads everything once, then keeps reading in the background. */
   async start(): Promise<void> {
-    await this.pollClasses(true);
+    await this.activity.start();
+    await this.poll(true);
     await this.pollPipeline();
     this.throughput = await readThroughput(this.o.redis, this.o.keys);
     const every = (ms: number, fn: () => Promise<void>) => {
@@ -70,7 +77,7 @@ export class DashboardState {
       t.unref();
       this.timers.push(t);
     };
-    every(this.o.pollMs ?? 1000, () => this.guard('classes', () => this.pollClasses(false)));
+    every(this.o.pollMs ?? 1000, () => this.guard('classes', () => this.poll(false)));
     every(this.o.pipelineMs ?? 2000, () => this.guard('pipeline', () => this.pollPipeline()));
     every(SAMPLE_INTERVAL_MS / 2, () => this.guard('throughput', () => this.sample()));
   }
@@ -138,15 +145,19 @@ export class DashboardState {
     }
   }
 
-  private async pollClasses(full: boolean): Promise<void> {
-    // One poll at a time: a slow Redis makes polls late, never piled up.
+  /**
+   * Reads the running classes (or every class when `full`) and sends what changed. Polls run one
+   * at a time: a slow Redis makes polls late, never piled up.
+   */
+  async poll(full = false): Promise<void> {
     if (this.polling) return this.polling;
     this.polling = this.readClasses(full).finally(() => (this.polling = undefined));
     return this.polling;
   }
 
   private async readClasses(forceFull: boolean): Promise<void> {
-    const full = forceFull || ++this.polls % (this.o.fullScanEvery ?? 10) === 0;
+    const full = forceFull || ++this.polls % (this.o.fullScanEvery ?? 60) === 0;
+    for (const id of await this.activity.since()) this.hot.add(id);
     const count = await this.store.count();
     const fresh: string[] = [];
     if (count !== this.order.length) {

@@ -1,50 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
-
 /** Where browser tests leave screenshots (gitignored). */
 export const ARTIFACTS = new URL('../../test-results/', import.meta.url);
 
-/** Debian's chromium, as installed by apt (`.ci/run` installs it when missing). */
-export function chromiumPath(): string {
-  return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-}
-
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/**
- * Headless chromium with a fresh profile of its own (removed on close). Playwright keeps the
- * profile folder itself (`--user-data-dir` may not be passed as a flag), hence a persistent
- * context on a new temporary folder.
- */
-export async function launchBrowser(viewport = { width: 1400, height: 900 }): Promise<{
-  context: BrowserContext;
-  close(): Promise<void>;
-}> {
-  const profile = await mkdtemp(join(tmpdir(), 'colony-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath(),
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport,
-  });
-  return {
-    context,
-    async close() {
-      await context.close().catch(() => {});
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
-}
+export { launchBrowser, waitInPage } from '../../bench/browser.js';
 
 /**
  * Installed in the page before its scripts: `window.colonyGlyphs(classId)` reads a class's glyph

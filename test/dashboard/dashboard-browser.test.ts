@@ -13,7 +13,7 @@ import { ClassList } from '../../schemas/dashboard.js';
 import { spawnColony } from '../helpers/cli.js';
 import { TEST_REDIS_URL, deletePrefix, uniquePrefix, waitFor } from '../helpers/redis.js';
 import { startLambdaEndpoint } from '../lambda/lambda-endpoint.js';
-import { ARTIFACTS, GLYPH_READER, count, launchBrowser } from './browser.js';
+import { ARTIFACTS, GLYPH_READER, count, launchBrowser, waitInPage } from './browser.js';
 
 const SECRET = 'whsec-browser-0123456789';
 const TOKEN = 'browser-token-0123456789abcdef';
@@ -79,19 +79,14 @@ const glyphsOf = (page: Page, classId: string) =>
 
 /** Waits until the class's glyphs are drawn and `test` (an expression on `g`) holds. */
 const glyphsUntil = (page: Page, classId: string, test: string) =>
-  page.waitForFunction(
+  waitInPage(
+    page,
     `((g) => g !== undefined && (${test}))(window.colonyGlyphs(${JSON.stringify(classId)}))`,
-    undefined,
-    {
-      timeout: 30_000,
-    },
   );
 
 /** Waits until the dead-letter panel lists `n` letters. */
 const letters = (page: Page, n: number) =>
-  page.waitForFunction(`document.querySelectorAll('.letter').length === ${n}`, undefined, {
-    timeout: 30_000,
-  });
+  waitInPage(page, `document.querySelectorAll('.letter').length === ${n}`);
 
 /** Opens a finished (collapsed) class's row and waits for its glyphs. */
 async function expand(page: Page, classId: string): Promise<void> {
