@@ -12,7 +12,8 @@ let registered = false;
 
 const shardOf = (key: string) => /\{(\d+)\}$/.exec(key)?.[1] ?? '0';
 
-function register(): void {
+/** Registers the deployment gauges (once; they read nothing until a state is exposed). */
+export function registerClusterMetrics(): void {
   if (registered) return;
   registered = true;
   const registers = [metricsRegistry];
@@ -125,7 +126,7 @@ function register(): void {
 
 /** Serves the deployment gauges from this state (the last one started, in a test process). */
 export function exposeClusterMetrics(state: DashboardState): () => void {
-  register();
+  registerClusterMetrics();
   source = state;
   return () => {
     if (source === state) source = undefined;
