@@ -5,7 +5,13 @@ import { CRAWL_BACKOFF, backoffDelay, retryAfterOf, sleep } from '../copy/backof
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
 import { runInDeliverySpan } from '../streams/telemetry.js';
 import { childTraceparent } from '../streams/trace.js';
-import { walkClass, type ClassFile, type FetchText, type WalkResult } from './crawl/walk-class.js';
+import {
+  walkClass,
+  type ClassFile,
+  type FetchText,
+  type ProbeFile,
+  type WalkResult,
+} from './crawl/walk-class.js';
 import { redactQuery, sourceKey } from './crawl/source-key.js';
 import type { StageDeps } from './stage-deps.js';
 
@@ -13,6 +19,8 @@ export const CRAWLER_GROUP = 'crawler';
 
 export type CrawlerOptions = {
   fetchText: FetchText;
+  /** Asks the origin whether it serves a live preload hint (see walkClass); default fetchText. */
+  probe?: ProbeFile;
   /** Fetch attempts per playlist for transient errors before the class is handed back. */
   attempts?: number;
   /** Copy the current window of live playlists instead of failing the class (see walkClass). */
@@ -27,6 +35,7 @@ export type CrawlerOptions = {
  */
 export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
   const fetchText = retryingFetch(o.fetchText, o.attempts ?? 3);
+  const probe = o.probe && retryingFetch(o.probe, o.attempts ?? 3);
 
   async function crawl(entry: ClassRequested): Promise<void> {
     const { classes, publisher, logger, config } = deps;
@@ -42,9 +51,13 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
     try {
       const walk = await walkClass(entry.manifestUrl, {
         fetchText,
+        ...(probe ? { probe } : {}),
         allowedOrigins: config.allowedOrigins,
         sourceBase: state.sourceBase || undefined,
         maxPlaylistBytes: config.maxPlaylistBytes,
+        maxFiles: config.maxFilesPerClass,
+        maxCrawlBytes: config.maxCrawlBytes,
+        maxUriLength: config.maxUriLength,
         allowLive: o.allowLive ?? false,
       });
       files = walk.files;
@@ -99,12 +112,12 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
   };
 }
 
-/** Fetches a playlist, retrying transient errors with the crawl backoff. */
-function retryingFetch(fetchText: FetchText, attempts: number): FetchText {
-  return async (url) => {
+/** Fetches a playlist (or probes a file), retrying transient errors with the crawl backoff. */
+function retryingFetch<R>(fetch: (url: string) => Promise<R>, attempts: number) {
+  return async (url: string): Promise<R> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fetchText(url);
+        return await fetch(url);
       } catch (err) {
         const retryable = err instanceof ColonyError ? err.retryable : true;
         if (!retryable || attempt >= attempts) throw err;
@@ -143,11 +156,18 @@ function logWalk(logger: StageDeps['logger'], class_id: string, walk: WalkResult
       class_id,
       server_uri: s.serverUri,
     });
-  if (walk.gaps.length > 0)
-    logger.info('EXT-X-GAP segments allowed to be absent', {
+  const absent = walk.gaps.filter((g) => g.absent !== undefined);
+  for (const g of absent.slice(0, 20))
+    logger.info('preload hint not served yet, not copied', {
       class_id,
-      segments: walk.gaps.length,
+      url: g.url,
+      reason: g.absent,
     });
+  if (absent.length > 20)
+    logger.info('more preload hints not served yet', { class_id, count: absent.length - 20 });
+  const gaps = walk.gaps.length - absent.length;
+  if (gaps > 0)
+    logger.info('EXT-X-GAP segments allowed to be absent', { class_id, segments: gaps });
 }
 
 /** One jobs entry per batch of files: the transfer stage takes a batch as one delivery. */
@@ -161,9 +181,12 @@ function jobEntries(entry: ClassRequested, files: ClassFile[], batchSize: number
       traceparent,
       classId: entry.classId,
       run: entry.run,
-      files: files
-        .slice(start, start + batchSize)
-        .map((f, i) => ({ ordinal: start + i, url: f.url, key: f.key })),
+      files: files.slice(start, start + batchSize).map((f, i) => ({
+        ordinal: start + i,
+        url: f.url,
+        key: f.key,
+        ...(f.alsoAt ? { alsoAt: f.alsoAt } : {}),
+      })),
     });
   }
   return batches;

@@ -10,7 +10,7 @@ import { Publisher } from '../streams/publisher.js';
 import { connectBlocking, connectRedis, type ColonyRedis } from '../streams/redis.js';
 import { AGGREGATOR_GROUP, aggregatorHandler } from './aggregator.js';
 import { CRAWLER_GROUP, crawlerHandler } from './crawler.js';
-import type { FetchText } from './crawl/walk-class.js';
+import { probeBy, type FetchText } from './crawl/walk-class.js';
 import type { StageDeps } from './stage-deps.js';
 import { TRANSFER_GROUP, transferHandler } from './transfer.js';
 import { createRuntime } from './runtimes/create-runtime.js';
@@ -125,7 +125,16 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
           maxBytes: config.maxPlaylistBytes,
           timeoutMs: config.copyTimeoutMs,
         }));
-    const h = crawlerHandler(stageDeps('crawler'), { fetchText, allowLive: config.allowLive });
+    // A GET whose body is dropped: a hinted part is small, and an origin that blocks the request
+    // until the part exists (LL-HLS) answers once it does.
+    const probe = probeBy(async (url) => {
+      (await source.open(url, { timeoutMs: config.copyTimeoutMs })).body.destroy();
+    });
+    const h = crawlerHandler(stageDeps('crawler'), {
+      fetchText,
+      probe,
+      allowLive: config.allowLive,
+    });
     await add('classes', CRAWLER_GROUP, {
       handle: h.handle,
       beforeDeadLetter: h.beforeDeadLetter,

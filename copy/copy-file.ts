@@ -12,6 +12,7 @@ import { COPY_BACKOFF, backoffDelay, retryAfterOf, sleep } from './backoff.js';
 import type { Destination, WriteReceipt } from './destinations/destination.js';
 import { contentTypeFor } from './destinations/open-destination.js';
 import { copyInParts, type PartSettings } from './multipart.js';
+import { assertSameBytes } from './same-bytes.js';
 import type { ExistingObject, ExistingObjects } from './skip-existing.js';
 import type { FileSource, OpenedBody } from './sources/file-source.js';
 
@@ -38,12 +39,16 @@ export type CopyOptions = {
 /** The largest file compared by download when its source gives no usable checksum. */
 const DEFAULT_COMPARE_LIMIT = 64 * 1024 * 1024;
 
-type Done = { status: 'copied'; receipt: WriteReceipt } | { status: 'skipped'; bytes: number };
+type Done =
+  | { status: 'copied'; receipt: WriteReceipt }
+  | { status: 'skipped'; bytes: number; md5: string | undefined };
 
 /**
  * Copies one file, streaming, verified by the destination (byte count against the source's
  * Content-Length, MD5 sent with the upload). Transient faults are retried with exponential
- * backoff and full jitter; permanent ones (403, 404, an unsafe key) fail at once. Never throws:
+ * backoff and full jitter; permanent ones (403, 404, an unsafe key) fail at once. A file named by
+ * several URLs (`job.alsoAt`) is copied from the first, then each other must serve the same bytes
+ * (see assertSameBytes), or it fails as a key conflict. Never throws:
  * every outcome is a FileOutcome, so a batch reports exactly which files failed.
  */
 export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcome> {
@@ -54,6 +59,16 @@ export async function copyFile(job: JobFile, o: CopyOptions): Promise<FileOutcom
     try {
       o.signal?.throwIfAborted();
       const done = await copyOnce(job, o);
+      const digest =
+        done.status === 'copied'
+          ? { bytes: done.receipt.bytes, md5: done.receipt.md5 }
+          : done.md5 === undefined
+            ? undefined
+            : { bytes: done.bytes, md5: done.md5 };
+      await assertSameBytes(job, digest, o.source, {
+        timeoutMs: o.timeoutMs,
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
       if (done.status === 'skipped') {
         return { ...base, status: 'skipped', attempts: attempt, bytes: done.bytes };
       }
@@ -122,7 +137,7 @@ async function copyOnce(job: JobFile, o: CopyOptions): Promise<Done> {
   });
   if (opened.notModified) {
     if (!existing) throw new SourceTransientError(`${job.key}: unexpected 304 Not Modified`);
-    return { status: 'skipped', bytes: existing.size };
+    return { status: 'skipped', bytes: existing.size, md5: existing.md5 };
   }
   const contentType = contentTypeFor(job.key);
   const size = opened.size;
@@ -134,7 +149,7 @@ async function copyOnce(job: JobFile, o: CopyOptions): Promise<Done> {
   const compareLimit = parts?.thresholdBytes ?? DEFAULT_COMPARE_LIMIT;
   if (existing?.md5 !== undefined && size === existing.size && size <= compareLimit) {
     const same = await sameContent(body, existing, o.signal);
-    if (same.equal) return { status: 'skipped', bytes: existing.size };
+    if (same.equal) return { status: 'skipped', bytes: existing.size, md5: existing.md5 };
     body = Readable.from([same.data]);
   }
   const receipt = await o.dest.put(job.key, body, {

@@ -59,6 +59,17 @@ const MIN_PART_BYTES = 5 * MiB;
 const MAX_PART_BYTES = 5 * 1024 * MiB;
 
 /**
+ * Limits of one class's crawl, which fail the class with the reason instead of exhausting the
+ * crawler's memory (SPEC section 8): files listed, bytes of playlists read and of what variable
+ * substitution adds to them, and characters in one URI once its variables are substituted.
+ */
+export const CRAWL_LIMITS = {
+  maxFiles: 1_000_000,
+  maxCrawlBytes: 256 * MiB,
+  maxUriLength: 8192,
+} as const;
+
+/**
  * The environment colony reads, validated once at start. Each key is the variable's own name so
  * that an error can name it; `loadConfig` maps it to the camel-case `Config`.
  */
@@ -84,6 +95,9 @@ export const EnvSchema = z.object({
   COLONY_BLOCK_MS: int(10, 60_000).default(2000),
   COLONY_COPY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   COLONY_MAX_PLAYLIST_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  COLONY_MAX_FILES_PER_CLASS: int(1, 100_000_000).default(CRAWL_LIMITS.maxFiles),
+  COLONY_MAX_CRAWL_BYTES: int(1024, 64 * 1024 * MiB).default(CRAWL_LIMITS.maxCrawlBytes),
+  COLONY_MAX_URI_LENGTH: int(256, 8192).default(CRAWL_LIMITS.maxUriLength),
   COLONY_LAMBDA_ENDPOINT: z.string().url().optional(),
   COLONY_LAMBDA_MAX_IN_FLIGHT: int(1, 10_000).default(32),
   COLONY_LAMBDA_COPY_CONCURRENCY: int(1, 1024).default(16),
@@ -153,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     blockMs: e.COLONY_BLOCK_MS,
     copyTimeoutMs: e.COLONY_COPY_TIMEOUT_MS,
     maxPlaylistBytes: e.COLONY_MAX_PLAYLIST_BYTES,
+    maxFilesPerClass: e.COLONY_MAX_FILES_PER_CLASS,
+    maxCrawlBytes: e.COLONY_MAX_CRAWL_BYTES,
+    maxUriLength: e.COLONY_MAX_URI_LENGTH,
     lambdaEndpoint: e.COLONY_LAMBDA_ENDPOINT,
     lambdaMaxInFlight: e.COLONY_LAMBDA_MAX_IN_FLIGHT,
     lambdaCopyConcurrency: e.COLONY_LAMBDA_COPY_CONCURRENCY,

@@ -17,6 +17,8 @@ export const ErrorCode = {
   Script: 'E_SCRIPT',
   LambdaInvoke: 'E_LAMBDA_INVOKE',
   LambdaFunction: 'E_LAMBDA_FUNCTION',
+  /** Two URLs of one destination key serve different bytes: the destination can hold one. */
+  KeyConflict: 'E_KEY_CONFLICT',
   /** A copy stopped by its caller's signal (a deadline, a shutdown) before it finished. */
   Aborted: 'E_ABORTED',
   /** A file whose batch was dead-lettered: it failed because its entry could not be delivered. */
@@ -111,6 +113,13 @@ export class SizeMismatchError extends ColonyError {
     super(ErrorCode.SizeMismatch, `size mismatch: expected ${expected} bytes, got ${actual}`, {
       retryable: true,
     });
+  }
+}
+
+/** URLs that name one destination key serve different bytes; the file fails with both paths. */
+export class KeyConflictError extends ColonyError {
+  constructor(message: string) {
+    super(ErrorCode.KeyConflict, message);
   }
 }
 

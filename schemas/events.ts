@@ -59,6 +59,9 @@ export const ClassRequested = z.object({
 });
 export type ClassRequested = z.infer<typeof ClassRequested>;
 
+/** Most URLs that may name one destination key (one file; see JobFile.alsoAt). */
+export const MAX_URLS_PER_KEY = 32;
+
 /** One file of a class: `ordinal` is stable for the class (the crawl order). */
 export const JobFile = z.object({
   ordinal: z.number().int().nonnegative(),
@@ -66,6 +69,15 @@ export const JobFile = z.object({
   url: httpOrS3Url,
   /** The destination key below the destination prefix, query dropped. */
   key: z.string().min(1).max(1024),
+  /**
+   * Other URLs the class names this key by (another signed query, say). The file is copied once,
+   * from `url`; each of these must serve the same bytes, or the file fails as a key conflict.
+   */
+  alsoAt: z
+    .array(httpOrS3Url)
+    .min(1)
+    .max(MAX_URLS_PER_KEY - 1)
+    .optional(),
 });
 export type JobFile = z.infer<typeof JobFile>;
 

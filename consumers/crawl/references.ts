@@ -56,10 +56,14 @@ export type Reference = {
   detail?: string;
 };
 
-export type PlaylistScan = {
-  type: 'multivariant' | 'media';
+export type PlaylistScan = PlaylistSummary & {
   /** Every URI the playlist names, in playlist order. */
   references: Reference[];
+};
+
+/** What a scan says of the playlist as a whole, once every line is read. */
+export type PlaylistSummary = {
+  type: 'multivariant' | 'media';
   definitions: Definitions;
   /** EXT-X-ENDLIST seen: the media playlist is complete (VOD, or an EVENT that has ended). */
   endList: boolean;
@@ -72,6 +76,13 @@ export type ListOptions = {
   requestUrl?: string;
   /** Variables of the multivariant playlist that named this one, for EXT-X-DEFINE IMPORT. */
   imports?: Definitions;
+  /** Longest URI accepted, after variable substitution (COLONY_MAX_URI_LENGTH). */
+  maxUriLength?: number;
+  /**
+   * Told how many characters each variable substitution added: a few bytes of EXT-X-DEFINE can
+   * make a playlist expand to gigabytes, so the caller keeps the expansion within a budget.
+   */
+  onExpand?: (added: number, line: number) => void;
 };
 
 const MULTIVARIANT_TAGS = new Set(
@@ -110,16 +121,40 @@ const KNOWN_TAGS = new Set([
  *   an empty or repeated URI attribute.
  */
 export function listReferences(text: string, baseUrl: string, o: ListOptions = {}): PlaylistScan {
-  const scanner = new PlaylistScanner(baseUrl, o);
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  for (let n = 0; n < lines.length; n++) scanner.scanLine(lines[n]!.trim(), n + 1);
+  const references: Reference[] = [];
+  const summary = scanReferences(text, baseUrl, o, (ref) => references.push(ref));
+  return { ...summary, references };
+}
+
+/**
+ * {@link listReferences}, handing each reference to `onReference` as its line is read instead of
+ * collecting them: the memory a playlist takes is then what the caller keeps, not one object per
+ * line. The summary comes last, so a playlist that fails to parse fails after some references
+ * were handed over.
+ */
+export function scanReferences(
+  text: string,
+  baseUrl: string,
+  o: ListOptions,
+  onReference: (ref: Reference) => void,
+): PlaylistSummary {
+  const scanner = new PlaylistScanner(baseUrl, o, onReference);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // Line by line without splitting: a 16 MB playlist would otherwise be millions of strings at once.
+  const eol = /\r\n|\r|\n/g;
+  let start = 0;
+  for (let line = 1; ; line++) {
+    const m = eol.exec(body);
+    scanner.scanLine(body.slice(start, m ? m.index : body.length).trim(), line);
+    if (!m) break;
+    start = eol.lastIndex;
+  }
   return scanner.finish();
 }
 
 /** The state of one line scan: what the lines seen so far named, and what they left pending. */
 class PlaylistScanner {
   private readonly scope: VariableScope;
-  private readonly references: Reference[] = [];
   private pendingVariant: number | undefined;
   private pendingGap = false;
   private endList = false;
@@ -129,7 +164,8 @@ class PlaylistScanner {
 
   constructor(
     private readonly baseUrl: string,
-    o: ListOptions,
+    private readonly o: ListOptions,
+    private readonly onReference: (ref: Reference) => void,
   ) {
     this.scope = new VariableScope(baseUrl, {
       requestUrl: o.requestUrl ?? baseUrl,
@@ -141,7 +177,7 @@ class PlaylistScanner {
   /** One trimmed line: a URI line, a tag, a comment or nothing. */
   scanLine(trimmed: string, line: number): void {
     if (trimmed === '') return;
-    if (!trimmed.startsWith('#')) return this.uriLine(this.scope.substitute(trimmed, line), line);
+    if (!trimmed.startsWith('#')) return this.uriLine(this.expand(trimmed, line), line);
     if (!trimmed.startsWith('#EXT')) return; // a comment
     const colon = trimmed.indexOf(':');
     const tag = (colon === -1 ? trimmed.slice(1) : trimmed.slice(1, colon)).trim();
@@ -152,7 +188,7 @@ class PlaylistScanner {
   }
 
   /** The checks that need the whole playlist, and the result. */
-  finish(): PlaylistScan {
+  finish(): PlaylistSummary {
     if (this.pendingVariant !== undefined)
       this.fail(this.pendingVariant, 'EXT-X-STREAM-INF is not followed by a URI line');
     if (this.multivariantTag !== undefined && this.mediaLine !== undefined) {
@@ -168,8 +204,8 @@ class PlaylistScanner {
         'EXT-X-DEFINE IMPORT is not allowed in a multivariant playlist',
       );
     }
-    const { references, endList, deltaUpdate } = this;
-    return { type, references, definitions: this.scope.definitions, endList, deltaUpdate };
+    const { endList, deltaUpdate } = this;
+    return { type, definitions: this.scope.definitions, endList, deltaUpdate };
   }
 
   /** A URI line: the variant of a pending EXT-X-STREAM-INF, or a media segment. */
@@ -291,7 +327,17 @@ class PlaylistScanner {
     extra: Partial<Reference> = {},
   ): void {
     if (uri === '') this.fail(line, `${tag} has an empty URI`);
-    this.references.push({ role, tag, line, uri, url: resolve(uri, this.baseUrl), ...extra });
+    const url = resolve(uri, this.baseUrl);
+    // Resolved too: a relative URI grows by the playlist's own URL, and a job's URL has a limit.
+    const length = Math.max(uri.length, url?.length ?? 0);
+    const max = this.o.maxUriLength;
+    if (max !== undefined && length > max) {
+      this.fail(
+        line,
+        `${tag} names a URI of ${length} characters (after variable substitution and resolution), over the limit of ${max} (COLONY_MAX_URI_LENGTH)`,
+      );
+    }
+    this.onReference({ role, tag, line, uri, url, ...extra });
   }
 
   /** The substituted value of an attribute that carries a URI; a repeated one is ambiguous. */
@@ -303,7 +349,14 @@ class PlaylistScanner {
   ): string | undefined {
     if (list.duplicates.includes(name)) this.fail(line, `${tag} gives ${name} more than once`);
     const a = list.attrs.get(name);
-    return a === undefined ? undefined : this.scope.substitute(a.value, line);
+    return a === undefined ? undefined : this.expand(a.value, line);
+  }
+
+  /** Variables substituted, and what that added reported to the caller's budget. */
+  private expand(text: string, line: number): string {
+    const out = this.scope.substitute(text, line, this.o.maxUriLength);
+    if (out.length > text.length) this.o.onExpand?.(out.length - text.length, line);
+    return out;
   }
 
   private fail(line: number, why: string): never {

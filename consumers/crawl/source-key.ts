@@ -1,5 +1,6 @@
 import { joinDestKey } from '../../copy/destinations/dest-key.js';
 import { UnsafeUriError } from '../../schemas/errors.js';
+import { assertKeepableKey } from './key-rules.js';
 
 /**
  * The destination key of a source file (SPEC section 5): the path of its URL without the
@@ -8,7 +9,8 @@ import { UnsafeUriError } from '../../schemas/errors.js';
  * here, before any job exists, and again by the destination when it writes.
  *
  * @throws UnsafeUriError when the path carries an encoded slash, is not valid percent-encoding,
- *   lies outside `sourceBase`, or decodes to a key that {@link assertSafeKey} refuses.
+ *   lies outside `sourceBase`, or decodes to a key that {@link assertSafeKey} or
+ *   {@link assertKeepableKey} refuses (colony's reserved `_colony/`, bidi controls, temp names).
  */
 export function sourceKey(url: string, sourceBase?: string): string {
   const u = new URL(url);
@@ -39,7 +41,11 @@ export function sourceKey(url: string, sourceBase?: string): string {
   }
   const key = decoded.replace(/^\/+/, '');
   assertSafeKey(key, url);
-  return key;
+  assertKeepableKey(key, visible(redactQuery(url)));
+  // A class keeps a key for each of up to a million files: when the key is spelled in its URL
+  // as it is (no escapes), a slice shares the URL's memory instead of copying it.
+  const at = url.indexOf(key);
+  return at === -1 ? key : url.slice(at, at + key.length);
 }
 
 /**

@@ -79,13 +79,24 @@ export class VariableScope {
     this.defs.set(name, value!);
   }
 
-  /** Replaces every variable reference in `text`. */
-  substitute(text: string, line: number): string {
+  /**
+   * Replaces every variable reference in `text`. With `maxLength`, a result longer than that
+   * fails before it is built: a line of references to one long value can expand to gigabytes.
+   */
+  substitute(text: string, line: number, maxLength = Number.POSITIVE_INFINITY): string {
     if (!text.includes('{$')) return text;
-    return text.replace(REFERENCE, (_, name: string) => {
+    let length = text.length;
+    return text.replace(REFERENCE, (ref: string, name: string) => {
       const value = this.defs.get(name);
       if (value === undefined)
         this.fail(line, `{$${name}} is used but no EXT-X-DEFINE before it defines ${name}`);
+      length += value!.length - ref.length;
+      if (length > maxLength) {
+        this.fail(
+          line,
+          `a URI longer than ${maxLength} characters after variable substitution (COLONY_MAX_URI_LENGTH)`,
+        );
+      }
       return value!;
     });
   }

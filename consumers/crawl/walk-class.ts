@@ -1,42 +1,57 @@
 /**
  * The crawl of one HLS title (SPEC section 4): every file a player may need, and nothing else.
  *
- * Modules: `hls/references.ts` lists the URIs of one playlist (a line scan of our own; see there
- * what m3u8-parser misses), `hls/variables.ts` does EXT-X-DEFINE, `hls/uri-policy.ts` decides what
- * may be fetched, `hls/file-list.ts` keeps one file per destination key, `source-key.ts` makes keys.
+ * Modules: `references.ts` lists the URIs of one playlist (a line scan of our own; see there what
+ * m3u8-parser misses), `variables.ts` does EXT-X-DEFINE, `uri-policy.ts` decides what may be
+ * fetched, `file-list.ts` keeps one file per destination key, `source-key.ts` makes keys and
+ * `key-rules.ts` refuses the ones that bite later, `preload-hints.ts` asks about live hints,
+ * `walk-report.ts` keeps what is reported rather than copied.
  *
  * Decisions, each tested in test/consumers/crawl/hls-*.test.ts:
- * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES, or a preload hint of a live window)
- *   is not a file job; it is returned in `gaps` with its key, so a report can say it was allowed
- *   to be absent. Named elsewhere without a gap, it is a file.
+ * - Limits (SPEC section 5): files per class, bytes crawled (with what EXT-X-DEFINE adds) and the
+ *   length of one expanded URI fail the class with the reason; references are followed as their
+ *   line is read, so memory is the file list, not the playlists' lines.
+ * - Gaps: a segment after EXT-X-GAP (or a part with GAP=YES) is not a file job; it is returned in
+ *   `gaps` with its key, so a report can say it was allowed to be absent. Named elsewhere without
+ *   a gap, it is a file.
+ * - Preload hints (EXT-X-PRELOAD-HINT, TYPE=PART or MAP) are files. In a live window the hinted
+ *   part may not exist yet: the origin is asked (`probe`) once the level's playlists are read; a
+ *   hint it serves is a file, one it refuses is returned in `gaps` with the reason (`absent`).
  * - Not copied, and returned in `skipped` with the reason: key URIs of DRM systems (skd:// and any
  *   non-fetchable scheme), data: URIs of keys, maps and session data (inline), rendition reports,
  *   URIs in tags we do not know, and interstitials on another origin (ads; the title plays
  *   without them). EXT-X-CONTENT-STEERING is returned in `steering`; its server is not fetched.
- * - Conflicts: one destination key named by two different URLs (even if only the query differs:
- *   `key.php?r=52` and `key.php?r=53` are different keys) fails the class, naming both paths.
+ * - One key, several URLs (a signed query, a CDN failover copy, relative and absolute): one file.
+ *   Playlists must have the same text (or the class fails, naming both paths); a media file is
+ *   copied once from its first URL and its job lists the others (`alsoAt`), which the copy checks
+ *   serve the same bytes (`key.php?r=52` and `key.php?r=53` may not).
  * - Cycles: a playlist naming itself or a playlist above it (also through a redirect or an
  *   interstitial) fails the class with the chain; a playlist named twice elsewhere is one file.
- * - Live: a media playlist without EXT-X-ENDLIST, or a delta update (EXT-X-SKIP), fails the class
- *   unless `allowLive`, which copies the current window and lists the playlist in `live`.
+ * - Live: a media playlist without EXT-X-ENDLIST fails the class unless `allowLive`, which copies
+ *   the current window and lists the playlist in `live`. A delta update (EXT-X-SKIP) always fails:
+ *   it leaves segments out, and only the full playlist names them.
  * - Redirects: a playlist's URIs resolve against its final URL, and its key comes from that URL,
  *   so relative URIs in the copy resolve the same way; its job still fetches the URL it was named by.
  * - Playlists are recognised by content (#EXTM3U first), whatever their name or Content-Type; the
  *   Content-Type only explains a body that is not HLS (an HTML error page, say).
  */
+import { createHash } from 'node:crypto';
 import { CrawlError, UnsafeUriError } from '../../schemas/errors.js';
 import { FileList, type ClassFile, type FileKind } from './file-list.js';
 import { assetListReferences } from './asset-list.js';
 import {
-  listReferences,
   PLAYLIST_ROLES,
-  type PlaylistScan,
+  scanReferences,
+  type PlaylistSummary,
   type Reference,
   type ReferenceRole,
 } from './references.js';
+import { skipped, WalkReport } from './walk-report.js';
+import { CRAWL_LIMITS } from '../../schemas/config.js';
 import { UriPolicy } from './uri-policy.js';
 import { fetchAll, isHls } from './fetch-all.js';
-import type { SkippedUri, WalkOptions, WalkResult } from './walk-types.js';
+import { askOrigin, probeBy, type Hint } from './preload-hints.js';
+import type { ProbeFile, WalkOptions, WalkResult } from './walk-types.js';
 import type { Definitions } from './variables.js';
 import { redactQuery, sourceKey } from './source-key.js';
 
@@ -44,11 +59,13 @@ export type { ClassFile, FileKind } from './file-list.js';
 export type {
   FetchText,
   GapRef,
+  ProbeFile,
   SkippedUri,
   SteeringReport,
   WalkOptions,
   WalkResult,
 } from './walk-types.js';
+export { probeBy } from './preload-hints.js';
 export {
   listReferences,
   type PlaylistScan,
@@ -100,31 +117,29 @@ export async function walkClass(manifestUrl: string, o: WalkOptions): Promise<Wa
 }
 
 type Fetched = Awaited<ReturnType<WalkOptions['fetchText']>>;
-/** The playlist a reference was found in, and the level its playlists are queued on. */
+/** The playlist a reference was found in, the level its playlists are queued on, its hints. */
 type From = {
   task: Task;
   hop: Hop;
   finalUrl: string;
   at: string;
   next: Task[];
-  endList: boolean;
-  imports: Definitions | undefined;
+  hints: Hint[];
 };
 
 /** One walk: the files found so far, what was queued, and what was reported. */
 class ClassWalk {
   private readonly policy: UriPolicy;
-  private readonly list = new FileList();
-  private readonly result: Omit<WalkResult, 'files' | 'manifestKey'> = {
-    skipped: [],
-    gaps: [],
-    steering: [],
-    live: [],
-  };
+  private readonly list: FileList;
+  private readonly report: WalkReport;
   private readonly maxPlaylists: number;
+  private readonly maxCrawlBytes: number;
+  private crawledBytes = 0;
   private readonly requested = new Set<string>();
   private manifestKey: string | undefined;
   private fetched = 0;
+  private hints: Hint[] = [];
+  private readonly probe: ProbeFile;
 
   constructor(
     private readonly manifestUrl: string,
@@ -132,6 +147,11 @@ class ClassWalk {
   ) {
     this.policy = new UriPolicy(manifestUrl, o.allowedOrigins);
     this.maxPlaylists = o.maxPlaylists ?? 10_000;
+    this.maxCrawlBytes = o.maxCrawlBytes ?? CRAWL_LIMITS.maxCrawlBytes;
+    const maxFiles = o.maxFiles ?? CRAWL_LIMITS.maxFiles;
+    this.list = new FileList(maxFiles);
+    this.report = new WalkReport(maxFiles);
+    this.probe = o.probe ?? probeBy(o.fetchText);
   }
 
   /** The manifest's task; a manifest the policy would not fetch fails the class. */
@@ -163,18 +183,24 @@ class ClassWalk {
       if ('error' in body) throw body.error;
       this.visit(task, body.value, next);
     }
+    await this.probeHints();
     return next;
   }
 
+  /** Lists the preload hints of this level that the origin serves; records the others. */
+  private async probeHints(): Promise<void> {
+    const hints = this.hints.filter((h) => !this.list.has(h.key));
+    this.hints = [];
+    for (const { hint, absent } of await askOrigin(hints, this.probe, this.o.concurrency ?? 8)) {
+      const { url, key, kind, playlist } = hint;
+      if (absent === undefined) this.list.add({ url, key, kind });
+      else this.report.gap({ url: redactQuery(url), key, playlist, absent });
+    }
+  }
+
   finish(): WalkResult {
-    const { list, result } = this;
-    // A gap whose file is also named without EXT-X-GAP is a file; each gap and skip is listed once.
-    result.gaps = uniqueBy(
-      result.gaps.filter((g) => !list.has(g.key)),
-      (g) => g.key,
-    );
-    result.skipped = uniqueBy(result.skipped, (s) => `${s.uri} ${s.reason}`);
-    return { files: list.files, manifestKey: this.manifestKey!, ...result };
+    const { list } = this;
+    return { files: list.files, manifestKey: this.manifestKey!, ...this.report.result(list) };
   }
 
   private visit(task: Task, body: Fetched, next: Task[]): void {
@@ -186,22 +212,25 @@ class ClassWalk {
       );
     }
     const { text } = body;
+    const bytes = Buffer.byteLength(text);
     const max = this.o.maxPlaylistBytes;
-    if (max !== undefined && Buffer.byteLength(text) > max) {
+    if (max !== undefined && bytes > max) {
       throw new CrawlError(
         `playlist ${at} is larger than the limit of ${max} bytes (maxPlaylistBytes)`,
       );
     }
+    this.spend(bytes, at);
     const key = this.keyOf(finalUrl);
     assertNoCycle(task.lineage, key, finalUrl);
     this.manifestKey ??= key;
     const hop: Hop = { key, path: pathOf(finalUrl) };
 
     if (task.kind === 'asset-list') {
-      if (!this.list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl)) return;
+      if (!this.list.add({ url: task.url, key, kind: 'asset-list' }, finalUrl, digest(text)))
+        return;
       for (const ref of assetListReferences(text, finalUrl)) {
         const r = this.policy.resolve(ref, finalUrl);
-        if ('skip' in r) this.result.skipped.push(skipped(ref, r.skip, finalUrl));
+        if ('skip' in r) this.report.skip(skipped(ref, r.skip, finalUrl));
         else this.enqueue(next, task, hop, r.url, 'playlist');
       }
       return;
@@ -211,35 +240,69 @@ class ClassWalk {
       const type = body.contentType ? `; Content-Type ${body.contentType}` : '';
       throw new CrawlError(`${at} is not an HLS playlist: it does not begin with #EXTM3U${type}`);
     }
-    if (!this.list.add({ url: task.url, key, kind: 'playlist' }, finalUrl)) return;
-    const scan = listReferences(text, finalUrl, {
-      requestUrl: task.url,
-      ...(task.imports ? { imports: task.imports } : {}),
-    });
-    if (scan.type === 'media') this.checkComplete(scan, key, at);
-    const imports = scan.type === 'multivariant' ? scan.definitions : undefined;
-    const from: From = { task, hop, finalUrl, at, next, endList: scan.endList, imports };
-    for (const ref of scan.references) this.follow(ref, from);
+    if (!this.list.add({ url: task.url, key, kind: 'playlist' }, finalUrl, digest(text))) return;
+    this.scan(text, { task, hop, finalUrl, at, next, hints: [] }, key);
+  }
+
+  /**
+   * Follows each reference of a playlist as its line is read, so that the memory of a crawl is
+   * its file list, not every line of every playlist; what needs the whole playlist comes after.
+   */
+  private scan(text: string, from: From, key: string): void {
+    const queuedBefore = from.next.length;
+    const summary = scanReferences(
+      text,
+      from.finalUrl,
+      {
+        requestUrl: from.task.url,
+        ...(from.task.imports ? { imports: from.task.imports } : {}),
+        maxUriLength: this.o.maxUriLength ?? CRAWL_LIMITS.maxUriLength,
+        onExpand: (added, line) => this.spend(added, `${from.at} line ${line}`),
+      },
+      (ref) => this.follow(ref, from),
+    );
+    if (summary.type === 'media') this.checkComplete(summary, key, from.at);
+    // Variables of a multivariant playlist reach the playlists it names (EXT-X-DEFINE IMPORT).
+    if (summary.type === 'multivariant') {
+      for (const task of from.next.slice(queuedBefore)) task.imports = summary.definitions;
+    }
+    // A hint of a live window names a part the origin may still be writing: asked about later.
+    if (summary.endList) {
+      for (const { url, key, kind } of from.hints) this.list.add({ url, key, kind });
+    } else this.hints.push(...from.hints);
+  }
+
+  /** Counts bytes a class's crawl reads or expands to; past the limit, the class fails. */
+  private spend(bytes: number, at: string): void {
+    this.crawledBytes += bytes;
+    if (this.crawledBytes > this.maxCrawlBytes) {
+      throw new CrawlError(
+        `the playlists of this class amount to more than ${this.maxCrawlBytes} bytes with their variables substituted, at ${at} (COLONY_MAX_CRAWL_BYTES)`,
+      );
+    }
   }
 
   /** A delta update always fails; a live window fails unless allowLive, which lists it. */
-  private checkComplete(scan: PlaylistScan, key: string, at: string): void {
-    if (scan.deltaUpdate)
-      throw new CrawlError(`${at} is a delta update (EXT-X-SKIP): segments are left out`);
+  private checkComplete(scan: PlaylistSummary, key: string, at: string): void {
+    if (scan.deltaUpdate) {
+      throw new CrawlError(
+        `${at} is a delta update (EXT-X-SKIP): it leaves segments out, even for a live copy; give colony the full playlist (a URL without _HLS_skip, from an origin that serves the full form)`,
+      );
+    }
     if (scan.endList) return;
     if (!this.o.allowLive) {
       throw new CrawlError(
         `${at} is a live playlist (no EXT-X-ENDLIST): its segments are still being written; set allowLive to copy the current window`,
       );
     }
-    this.result.live.push(key);
+    this.report.markLive(key);
   }
 
   /** One reference of a playlist: reported, skipped, a gap, a playlist to queue, or a file. */
   private follow(ref: Reference, p: From): void {
-    const { result } = this;
+    const { report } = this;
     if (ref.role === 'content-steering') {
-      result.steering.push({
+      report.steer({
         serverUri: redactQuery(ref.url ?? ref.uri),
         ...(ref.detail ? { pathwayId: ref.detail } : {}),
         playlist: p.at,
@@ -248,25 +311,25 @@ class ClassWalk {
     }
     const reported = REPORTED[ref.role];
     if (reported) {
-      result.skipped.push(skipped(ref, reported, p.finalUrl));
+      report.skip(skipped(ref, reported, p.finalUrl));
       return;
     }
-    // A preload hint of a live window names the part the server is still writing: it may
-    // never exist under that name, so it is allowed to be absent, like a gap.
-    const gap = ref.gap === true || (ref.role === 'preload-hint' && !p.endList);
+    const gap = ref.gap === true;
     const r = this.policy.resolve(ref, p.finalUrl, gap ? { gap: true } : {});
     if ('skip' in r) {
-      result.skipped.push(skipped(ref, r.skip, p.finalUrl));
+      report.skip(skipped(ref, r.skip, p.finalUrl));
     } else if (gap) {
-      result.gaps.push({ url: redactQuery(r.url), key: this.keyOf(r.url), playlist: p.at });
+      report.gap({ url: redactQuery(r.url), key: this.keyOf(r.url), playlist: p.at });
     } else if (PLAYLIST_ROLES.has(ref.role)) {
-      this.enqueue(p.next, p.task, p.hop, r.url, 'playlist', p.imports);
+      this.enqueue(p.next, p.task, p.hop, r.url, 'playlist');
     } else if (ref.role === 'asset-list') {
       this.enqueue(p.next, p.task, p.hop, r.url, 'asset-list');
     } else {
       const kind =
         ref.role === 'preload-hint' && ref.detail === 'MAP' ? 'init' : FILE_KINDS[ref.role]!;
-      this.list.add({ url: r.url, key: this.keyOf(r.url), kind });
+      const file = { url: r.url, key: this.keyOf(r.url), kind };
+      if (ref.role === 'preload-hint') p.hints.push({ ...file, playlist: p.at });
+      else this.list.add(file);
     }
   }
 
@@ -277,13 +340,12 @@ class ClassWalk {
     parentHop: Hop,
     url: string,
     kind: Task['kind'],
-    imports?: Definitions,
   ): void {
     const lineage = [...parent.lineage, parentHop];
     assertNoCycle(lineage, this.keyOf(url), url);
     if (this.requested.has(url)) return;
     this.requested.add(url);
-    next.push({ url, kind, lineage, ...(imports ? { imports } : {}) });
+    next.push({ url, kind, lineage });
   }
 
   private keyOf(url: string): string {
@@ -291,9 +353,9 @@ class ClassWalk {
   }
 }
 
-function uniqueBy<T>(items: T[], id: (item: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((item) => !seen.has(id(item)) && seen.add(id(item)) !== undefined);
+/** What a playlist's text is compared by when another URL serves its key again. */
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
 }
 
 function assertNoCycle(lineage: Task['lineage'], key: string, url: string): void {
@@ -301,19 +363,6 @@ function assertNoCycle(lineage: Task['lineage'], key: string, url: string): void
   if (at === -1) return;
   const chain = [...lineage.slice(at).map((hop) => hop.path), pathOf(url)].join(' -> ');
   throw new CrawlError(`playlist cycle: ${chain}`);
-}
-
-function skipped(
-  ref: Pick<Reference, 'uri' | 'url' | 'tag' | 'line'>,
-  reason: string,
-  playlist: string,
-): SkippedUri {
-  const uri = ref.url ?? ref.uri;
-  // A data: URI can be kilobytes of base64 (a PSSH box): its media type is enough to recognise it.
-  const shown = /^data:/i.test(uri)
-    ? `${uri.slice(0, Math.min(40, uri.indexOf(',') + 1 || 40))}…`
-    : redactQuery(uri);
-  return { uri: shown, reason, tag: ref.tag, playlist: redactQuery(playlist), line: ref.line };
 }
 
 function stripHash(url: string): string {

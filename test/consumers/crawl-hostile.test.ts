@@ -65,6 +65,18 @@ before(async () => {
     '/lib/cycle/master.m3u8': playlist('#EXT-X-STREAM-INF:BANDWIDTH=1', 'master.m3u8'),
     '/lib/garbage/master.m3u8': { body: '<html>Sign in</html>', type: 'text/html' },
     '/lib/live/index.m3u8': playlist('#EXT-X-TARGETDURATION:4', '#EXTINF:4,', 's0.ts'),
+    // Issue 11 item 1: a crawled file in the place of colony's audit archive.
+    '/lib/forge/index.m3u8': media(
+      'ok.ts',
+      '/_colony/archive/colony/jobs/0/9999999999999-0-9999999999999-0.ndjson.gz',
+    ),
+    '/lib/forge/ok.ts': 'ok',
+    '/_colony/archive/colony/jobs/0/9999999999999-0-9999999999999-0.ndjson.gz': 'forged',
+    // Issue 11 item 11: keys that a destination takes but that bite later.
+    '/lib/bidi/index.m3u8': media('ok.ts', 'evil%E2%80%AEst.ts'),
+    '/lib/twins/index.m3u8': media('caf%C3%A9.ts', 'cafe%CC%81.ts'),
+    '/lib/file-and-folder/index.m3u8': media('x', 'x/a.ts'),
+    '/lib/temp-name/index.m3u8': media('ok.ts', '.a.ts.0123456789abcdef.tmp'),
   });
   // The production fetcher (HttpSource) and copier: no fetchText or runtime override.
   host = await startStages({
@@ -137,6 +149,20 @@ const hostile: [string, RegExp][] = [
   ],
   ['/lib/garbage/master.m3u8', /not an HLS playlist.*Content-Type text\/html/],
   ['/lib/live/index.m3u8', /live playlist \(no EXT-X-ENDLIST\)/],
+  [
+    '/lib/forge/index.m3u8',
+    /destination key "_colony\/archive\/colony\/jobs\/0\/9999999999999-0-9999999999999-0\.ndjson\.gz" of .* is under _colony\/, which colony keeps for its own records/,
+  ],
+  ['/lib/bidi/index.m3u8', /bidirectional control character U\+202E/],
+  [
+    '/lib/twins/index.m3u8',
+    /"lib\/twins\/caf\\u00e9\.ts" and "lib\/twins\/cafe\\u0301\.ts" are one name in two Unicode forms \(NFC and NFD\)/,
+  ],
+  [
+    '/lib/file-and-folder/index.m3u8',
+    /destination key "lib\/file-and-folder\/x" is a file, and "lib\/file-and-folder\/x\/a\.ts" needs it to be a folder/,
+  ],
+  ['/lib/temp-name/index.m3u8', /has the form of a temporary file of a file:\/\/ destination/],
 ];
 
 for (const [path, reason] of hostile) {

@@ -417,30 +417,49 @@ test('../ and absolute same-origin URIs, and byte ranges of one file, which is l
   assert.equal(result.files.filter((f) => f.key === 'lib/t1/blobs/all.mp4').length, 1);
 });
 
-test('a live playlist is copied as its current window when allowLive is set', async (t) => {
+test('a live playlist is copied as its current window when allowLive is set; its served preload hints with it', async (t) => {
   // Prepare
   const routes = {
     '/live/index.m3u8': playlist(
       '#EXT-X-TARGETDURATION:4',
       '#EXT-X-MEDIA-SEQUENCE:120',
+      '#EXT-X-MAP:URI="init1.mp4"',
       '#EXTINF:4,',
       's120.ts',
       '#EXTINF:4,',
       's121.ts',
       '#EXT-X-PART:DURATION=1,URI="p122.0.m4s"',
       '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p122.1.m4s"',
+      '#EXT-X-PRELOAD-HINT:TYPE=MAP,URI="init2.mp4"',
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p122.2.m4s?_HLS_part=2"',
     ),
+    // The origin has produced the second part and the next map already, not the third part.
+    '/live/p122.1.m4s': { body: 'part', type: 'video/mp4' },
+    '/live/init2.mp4': { body: 'init', type: 'video/mp4' },
   };
 
   // Act
-  const { result, keys } = await walk(t, routes, '/live/index.m3u8', { allowLive: true });
+  const { result, keys, kinds, origin } = await walk(t, routes, '/live/index.m3u8', {
+    allowLive: true,
+  });
 
   // Assess
-  assert.deepEqual(keys, ['live/index.m3u8', 'live/s120.ts', 'live/s121.ts', 'live/p122.0.m4s']);
+  assert.deepEqual(keys, [
+    'live/index.m3u8',
+    'live/init1.mp4',
+    'live/s120.ts',
+    'live/s121.ts',
+    'live/p122.0.m4s',
+    'live/p122.1.m4s',
+    'live/init2.mp4',
+  ]);
+  assert.equal(kinds['live/p122.1.m4s'], 'preload-hint');
+  assert.equal(kinds['live/init2.mp4'], 'init');
   assert.deepEqual(result.live, ['live/index.m3u8']);
-  // The preload hint names a part still being written: allowed to be absent.
+  // The third part is not produced yet: recorded as absent, with the reason and no query.
   assert.deepEqual(
-    result.gaps.map((g) => g.key),
-    ['live/p122.1.m4s'],
+    result.gaps.map((g) => [g.key, g.url]),
+    [['live/p122.2.m4s', `${origin.url}/live/p122.2.m4s`]],
   );
+  assert.match(result.gaps[0]!.absent ?? '', /HTTP 404/);
 });

@@ -441,39 +441,69 @@ test('a live playlist (no EXT-X-ENDLIST) fails the class unless allowLive', asyn
     '/lv/d.m3u8',
   );
   assert.match(String(delta.error), /delta update \(EXT-X-SKIP\)/);
+
+  // Refused for a live copy too: only the full playlist names every segment.
+  const liveDelta = await failure(
+    t,
+    {
+      '/lv/d.m3u8': playlist(
+        '#EXT-X-TARGETDURATION:4',
+        '#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=24',
+        '#EXT-X-SKIP:SKIPPED-SEGMENTS=3',
+        '#EXTINF:4,',
+        's3.ts',
+      ),
+    },
+    '/lv/d.m3u8?_HLS_skip=YES',
+    { allowLive: true },
+  );
+  assert.match(
+    String(liveDelta.error),
+    /delta update \(EXT-X-SKIP\): it leaves segments out, even for a live copy; give colony the full playlist \(a URL without _HLS_skip/,
+  );
 });
 
-test('two URLs for one destination key fail the class, naming paths but no query', async (t) => {
+test('URLs of one destination key: media is one file with alsoAt, different playlists fail naming paths but no query', async (t) => {
+  const origin = await startRouteOrigin({
+    '/k/master.m3u8': playlist(
+      '#EXT-X-STREAM-INF:BANDWIDTH=1',
+      'a.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=2',
+      'b.m3u8',
+    ),
+    '/k/a.m3u8': media('key.php?r=52', 'a.ts'),
+    '/k/b.m3u8': media('key.php?r=53', 'a.ts', 'key.php?r=52'),
+  });
+  const http = httpFetcher();
+  t.after(async () => {
+    await http.close();
+    await origin.close();
+  });
+  const walked = await walkClass(`${origin.url}/k/master.m3u8`, { fetchText: http.fetchText });
+  const key = walked.files.filter((f) => f.key === 'k/key.php');
+  assert.deepEqual(
+    key.map((f) => [f.url, f.alsoAt]),
+    [[`${origin.url}/k/key.php?r=52`, [`${origin.url}/k/key.php?r=53`]]],
+  );
+  assert.equal(walked.files.find((f) => f.key === 'k/a.ts')?.alsoAt, undefined);
+
   const { error } = await failure(
     t,
     {
       '/k/master.m3u8': playlist(
         '#EXT-X-STREAM-INF:BANDWIDTH=1',
-        'a.m3u8',
+        'v.m3u8?r=52',
         '#EXT-X-STREAM-INF:BANDWIDTH=2',
-        'b.m3u8',
+        'v.m3u8?r=53',
       ),
-      '/k/a.m3u8': playlist(
-        '#EXT-X-TARGETDURATION:4',
-        '#EXT-X-KEY:METHOD=AES-128,URI="key.php?r=52"',
-        '#EXTINF:4,',
-        'a.ts',
-        '#EXT-X-ENDLIST',
-      ),
-      '/k/b.m3u8': playlist(
-        '#EXT-X-TARGETDURATION:4',
-        '#EXT-X-KEY:METHOD=AES-128,URI="key.php?r=53"',
-        '#EXTINF:4,',
-        'b.ts',
-        '#EXT-X-ENDLIST',
-      ),
+      '/k/v.m3u8': (_self, query) => media(`${query.slice(3)}.ts`),
     },
     '/k/master.m3u8',
   );
   assert.ok(error instanceof CrawlError);
   assert.match(
     error.message,
-    /two different URLs map to the destination key "k\/key\.php": \/k\/key\.php\?… and \/k\/key\.php\?…/,
+    /two URLs of the destination key "k\/v\.m3u8" serve different playlists: \/k\/v\.m3u8\?… and \/k\/v\.m3u8\?…/,
   );
   assert.doesNotMatch(error.message, /r=5/);
 
@@ -571,4 +601,129 @@ test('more playlists than maxPlaylists fail the class', async (t) => {
     { maxPlaylists: 3 },
   );
   assert.match(String(error), /more than 3 playlists in one class/);
+});
+
+test('crawl limits fail the class with the reason: files, crawled bytes, expanded URI length, reports', async (t) => {
+  const define = `#EXT-X-DEFINE:NAME="p",VALUE="${'a'.repeat(900)}"`;
+  const cases: [string, Record<string, Route>, Partial<WalkOptions>, RegExp][] = [
+    [
+      'files',
+      { '/l/i.m3u8': media('a.ts', 'b.ts', 'c.ts', 'd.ts') },
+      { maxFiles: 4 },
+      /more than 4 files in one class \(COLONY_MAX_FILES_PER_CLASS\)/,
+    ],
+    [
+      'URIs not copied',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          ...Array.from({ length: 5 }, (_, i) => `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://k${i}"`),
+          '#EXTINF:4,',
+          'a.ts',
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxFiles: 4 },
+      /more than 4 URIs not copied in one class \(COLONY_MAX_FILES_PER_CLASS\)/,
+    ],
+    [
+      'crawled bytes across playlists',
+      {
+        '/l/m.m3u8': playlist(
+          '#EXT-X-STREAM-INF:BANDWIDTH=1',
+          'a.m3u8',
+          '#EXT-X-STREAM-INF:BANDWIDTH=2',
+          'b.m3u8',
+        ),
+        '/l/a.m3u8': media(...Array.from({ length: 40 }, (_, i) => `s${i}.ts`)),
+        '/l/b.m3u8': media(...Array.from({ length: 40 }, (_, i) => `s${i}.ts`)),
+      },
+      { maxCrawlBytes: 1000 },
+      /more than 1000 bytes with their variables substituted, at .*\/l\/b\.m3u8 \(COLONY_MAX_CRAWL_BYTES\)/,
+    ],
+    [
+      'bytes added by variables',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          define,
+          ...Array.from({ length: 20 }, (_, i) => `#EXTINF:4,\n{$p}${i}.ts`),
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxCrawlBytes: 10_000 },
+      /more than 10000 bytes with their variables substituted, at .*\/l\/i\.m3u8 line 2\d \(COLONY_MAX_CRAWL_BYTES\)/,
+    ],
+    [
+      'one URI of many variable references',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          define,
+          '#EXTINF:4,',
+          `${'{$p}'.repeat(100_000)}.ts`,
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxPlaylistBytes: 1 << 20 },
+      /line 5: a URI longer than 8192 characters after variable substitution \(COLONY_MAX_URI_LENGTH\)/,
+    ],
+    [
+      'one long URI attribute',
+      {
+        '/l/i.m3u8': playlist(
+          '#EXT-X-TARGETDURATION:4',
+          `#EXT-X-MAP:URI="${'m'.repeat(300)}.mp4"`,
+          '#EXTINF:4,',
+          'a.ts',
+          '#EXT-X-ENDLIST',
+        ),
+      },
+      { maxUriLength: 256 },
+      /line 3: EXT-X-MAP names a URI of \d{3} characters \(after variable substitution and resolution\), over the limit of 256 \(COLONY_MAX_URI_LENGTH\)/,
+    ],
+    [
+      'a relative URI within the limit that resolves past it',
+      { '/l/i.m3u8': media(`${'s'.repeat(240)}.ts`) },
+      { maxUriLength: 256 },
+      /line 4: URI line names a URI of 2\d\d characters \(after variable substitution and resolution\)/,
+    ],
+  ];
+  for (const [name, routes, options, reason] of cases) {
+    const entry = Object.keys(routes)[0]!;
+    const { error } = await failure(t, routes, entry, options);
+    assert.ok(error instanceof CrawlError, `${name}: ${String(error)}`);
+    assert.match(error.message, reason, name);
+  }
+});
+
+test('keys one destination cannot hold apart fail the class, in either order', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['x/a.ts', 'x'], /"k\/x" is a file, and "k\/x\/a\.ts" needs it to be a folder/],
+    [
+      ['x', 'y.ts', 'x/deep/a.ts'],
+      /"k\/x" is a file, and "k\/x\/deep\/a\.ts" needs it to be a folder/,
+    ],
+    [['d/e/f.ts', 'd/g.ts', 'd/e'], /"k\/d\/e" is a file, and "k\/d\/e\/f\.ts" needs it/],
+    [
+      ['cafe%CC%81.ts', 'caf%C3%A9.ts'],
+      /"k\/cafe\\u0301\.ts" and "k\/caf\\u00e9\.ts" are one name/,
+    ],
+  ];
+  for (const [uris, reason] of cases) {
+    const { error } = await failure(t, { '/k/i.m3u8': media(...uris) }, '/k/i.m3u8');
+    assert.ok(error instanceof CrawlError, String(error));
+    assert.match(error.message, reason);
+  }
+  // Folders and files that merely share a start are fine, and so is one NFD name alone.
+  const origin = await startRouteOrigin({
+    '/k/i.m3u8': media('x.ts', 'x/a.ts', 'xy/a.ts', 'cafe%CC%81.ts', 'd/e.ts', 'd/e/f.ts'),
+  });
+  const http = httpFetcher();
+  t.after(async () => {
+    await http.close();
+    await origin.close();
+  });
+  const walked = await walkClass(`${origin.url}/k/i.m3u8`, { fetchText: http.fetchText });
+  assert.equal(walked.files.length, 7);
 });

@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { HttpSource } from '../../../copy/sources/http-source.js';
 import type { FetchText } from '../../../consumers/crawl/walk-class.js';
 
-/** What a path answers: a playlist body (served as HLS), a full response, or either made from the origin's URL. */
-export type Route = RouteAnswer | ((origin: string) => RouteAnswer);
+/**
+ * What a path answers: a playlist body (served as HLS), a full response, or either made from the
+ * origin's URL and the request's query (`?a=1`, or `` without one).
+ */
+export type Route = RouteAnswer | ((origin: string, query: string) => RouteAnswer | undefined);
 type RouteAnswer =
   string | { body?: string; status?: number; type?: string; location?: string; chunked?: boolean };
 
@@ -17,8 +20,8 @@ export type RouteOrigin = {
 };
 
 /**
- * A loopback origin for hand-written playlists: each route is keyed by path (query ignored);
- * anything else is a 404. `host` may be 127.0.0.2 for the "foreign host" of hostile tests.
+ * A loopback origin for hand-written playlists: each route is keyed by path (the query only
+ * reaches a route that is a function); anything else, or a function answering undefined, is a 404. `host` may be 127.0.0.2 for the "foreign host" of hostile tests.
  */
 export async function startRouteOrigin(
   routes: Record<string, Route>,
@@ -28,9 +31,9 @@ export async function startRouteOrigin(
   let self = '';
   const server = createServer((req, res) => {
     requests.push(req.url ?? '/');
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const found = routes[path];
-    const route = typeof found === 'function' ? found(self) : found;
+    const { pathname, search } = new URL(req.url ?? '/', 'http://x');
+    const found = routes[pathname];
+    const route = typeof found === 'function' ? found(self, search) : found;
     if (route === undefined) {
       res.writeHead(404, { 'content-type': 'text/html' });
       return res.end('<html>not found</html>');

@@ -149,3 +149,38 @@ test('redactQuery drops query and fragment', () => {
   assert.equal(redactQuery('http://o/a.ts?sig=1#f'), 'http://o/a.ts');
   assert.equal(redactQuery('http://o/a.ts#f?x'), 'http://o/a.ts');
 });
+
+test('sourceKey refuses keys that a destination takes but that bite later', () => {
+  const cases: [string, RegExp][] = [
+    [
+      'http://o/_colony/archive/p/jobs/0/1-0-2-0.ndjson.gz',
+      /is under _colony\/, which colony keeps/,
+    ],
+    ['http://o/_COLONY/x.ts', /is under _colony\//],
+    ['http://o/_colony', /is under _colony\//],
+    ['http://o/a/evil%E2%80%AEst.ts', /bidirectional control character U\+202E/],
+    ['http://o/a/%E2%81%A6x.ts', /bidirectional control character U\+2066/],
+    ['http://o/a/.seg1.ts.0123456789abcdef.tmp', /form of a temporary file/],
+    ['http://o/.m.m3u8.fedcba9876543210.tmp?x=1', /form of a temporary file/],
+  ];
+  for (const [url, reason] of cases) {
+    assert.throws(
+      () => sourceKey(url),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeUriError, url);
+        assert.match(err.message, reason, url);
+        return true;
+      },
+    );
+  }
+  // Near misses are ordinary keys.
+  for (const [url, key] of [
+    ['http://o/_colonyx/a.ts', '_colonyx/a.ts'],
+    ['http://o/hls/_colony/a.ts', 'hls/_colony/a.ts'],
+    ['http://o/a/seg.tmp', 'a/seg.tmp'],
+    ['http://o/a/.seg.ts.0123.tmp', 'a/.seg.ts.0123.tmp'],
+    ['http://o/a/caf%C3%A9.ts', 'a/café.ts'],
+  ]) {
+    assert.equal(sourceKey(url!), key, url);
+  }
+});
