@@ -68,10 +68,16 @@ export class DashboardState {
 
   /** Reads everything once, then keeps reading in the background. */
   async start(): Promise<void> {
-    await this.activity.start();
-    await this.poll(true);
-    await this.pollPipeline();
-    this.throughput = await readThroughput(this.o.redis, this.o.keys);
+    // A first read that fails (Redis restarting) leaves the page empty until a poll succeeds,
+    // rather than keeping the service from starting.
+    await this.guard('classes', async () => {
+      await this.activity.start();
+      await this.poll(true);
+    });
+    await this.guard('pipeline', () => this.pollPipeline());
+    await this.guard('throughput', async () => {
+      this.throughput = await readThroughput(this.o.redis, this.o.keys);
+    });
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => void fn(), ms);
       t.unref();
