@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/api';
 import { TRACEPARENT_PATTERN, type StreamEvent, type StreamName } from '../schemas/events.js';
 import { withLogFields, type LogFields } from './log-scope.js';
+import { newTraceparent } from './trace.js';
 
 /**
  * Tracing through @opentelemetry/api only: with no SDK registered (see cli/telemetry.ts) every
@@ -85,6 +86,21 @@ export function startChildSpan(
 export function formatTraceparent(span: SpanContext): string | undefined {
   if (!isSpanContextValid(span)) return undefined;
   return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * The traceparent of a new trace for a request that arrived without one (the command line, a
+ * catalog): a root span, ended at once, so that the trace has its root; a fresh random
+ * traceparent when tracing is off.
+ */
+export function rootTraceparent(name: string, attributes: Attributes): string {
+  const span = tracer.startSpan(name, {
+    kind: SpanKind.INTERNAL,
+    root: true,
+    attributes: redactAttributes(attributes),
+  });
+  span.end();
+  return formatTraceparent(span.spanContext()) ?? newTraceparent();
 }
 
 /** trace_id and span_id of a span for log lines; nothing for an invalid context. */

@@ -14,10 +14,14 @@ import { SpanKind } from '@opentelemetry/api';
 import { startServiceHttp } from '../../cli/http-server.js';
 import { startSampleOrigin } from '../../cli/sample-origin.js';
 import { signWebhook } from '../../consumers/requests/webhook-signature.js';
+import { requestClass } from '../../consumers/requests/ingest.js';
 import { startStages } from '../../consumers/stages.js';
 import { isFinished } from '../../schemas/class-state.js';
 import { decodeEntry, fieldsToRecord } from '../../streams/codec.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Keys } from '../../streams/keys.js';
 import { silentLogger } from '../../streams/log.js';
+import { Publisher } from '../../streams/publisher.js';
 import {
   MessagingAttributes,
   TelemetryAttributes,
@@ -26,7 +30,7 @@ import {
 } from '../../streams/telemetry.js';
 import { childTraceparent } from '../../streams/trace.js';
 import { HLS_ROOT } from '../helpers/fixtures.js';
-import { TEST_REDIS_URL, deletePrefix, testConfig, waitFor } from '../helpers/redis.js';
+import { TEST_REDIS_URL, deletePrefix, testConfig, testRedis, waitFor } from '../helpers/redis.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -69,6 +73,37 @@ describe('redact', () => {
     span.end();
     assert.equal(child, `00-${'a'.repeat(32)}-${span.spanContext().spanId}-01`);
     assert.match(childTraceparent(parent), new RegExp(`^00-${'a'.repeat(32)}-[0-9a-f]{16}-01$`));
+  });
+});
+
+describe('a request without a trace', () => {
+  test('starts one at a root span, parent of the class-completed entry', async () => {
+    // Prepare
+    const config = testConfig();
+    cleanups.push(() => deletePrefix(TEST_REDIS_URL, config.prefix));
+    const redis = await testRedis();
+    cleanups.push(async () => redis.disconnect());
+    const keys = new Keys(config.prefix);
+
+    // Act: as colony transfer and colony scan request classes.
+    await requestClass(new ClassStore(redis, keys), new Publisher(redis, keys), {
+      classId: 'cli-class',
+      manifestUrl: 'https://cdn.example/a.m3u8',
+      dest: 'file:///tmp/unused',
+    });
+
+    // Assess
+    const spans = exporter.getFinishedSpans();
+    const root = spans.find(
+      (s) =>
+        s.name === 'request class' && s.attributes[TelemetryAttributes.ClassId] === 'cli-class',
+    );
+    assert.ok(root, 'a root span for the request');
+    assert.equal(root.parentSpanContext, undefined);
+    const send = spans.find(
+      (s) => s.name === 'send classes' && s.spanContext().traceId === root.spanContext().traceId,
+    );
+    assert.equal(send?.parentSpanContext?.spanId, root.spanContext().spanId);
   });
 });
 
