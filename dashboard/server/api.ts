@@ -189,7 +189,13 @@ export function dashboardApi(deps: ApiDeps) {
       return true;
     }
     if (path.startsWith('/api/classes/') && get) {
-      const classId = decodeURIComponent(path.slice('/api/classes/'.length));
+      let classId: string;
+      try {
+        classId = decodeURIComponent(path.slice('/api/classes/'.length));
+      } catch {
+        sendJson(req, res, 400, { error: 'class id is not valid percent-encoding' });
+        return true;
+      }
       const detail = await classDetail(classId);
       if (!detail) sendJson(req, res, 404, { error: `no class ${classId}` });
       else sendJson(req, res, 200, detail);
