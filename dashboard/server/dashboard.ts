@@ -113,7 +113,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     if (path === '/logout') {
       res.writeHead(303, {
         location: '/login',
-        'set-cookie': `${auth.sessionCookie(req).split(';')[0]!.split('=')[0]}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+        'set-cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
       });
       res.end();
       return true;
