@@ -9,7 +9,8 @@ import type { DashboardStore } from './store.js';
 const OVERSCAN = 600;
 /** A visible class's bitfield is fetched again at most this often while it changes. */
 const REFETCH_MS = 1000;
-const MAX_FETCHES = 6;
+// A browser opens 6 connections per host: one is the event stream, one is kept free.
+const MAX_FETCHES = 4;
 
 export type Filter = { text: string; status: 'all' | 'running' | 'transferred' | 'failed' };
 
