@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Config } from '../schemas/config.js';
-import { ConfigError, describeError } from '../schemas/errors.js';
+import { describeError } from '../schemas/errors.js';
 import { STAGE_NAMES, STAGE_STREAMS, type StageName } from '../consumers/stages.js';
-import { isLoopbackName } from '../dashboard/server/auth.js';
 import {
   startDashboard,
   type Dashboard,
@@ -23,19 +22,6 @@ export type ServiceRoutes = {
   /** Ends the dashboard's event streams (before the server closes) and its polling. */
   close(): void;
 };
-
-/**
- * Off loopback the dashboard, its API and /metrics would be open to the network: refuse to
- * start without COLONY_DASHBOARD_TOKEN.
- *
- * @throws ConfigError naming the variable.
- */
-export function requireDashboardToken(host: string, token: string | undefined): void {
-  if (!token && !isLoopbackName(host))
-    throw new ConfigError(
-      `COLONY_DASHBOARD_TOKEN: required to serve on ${host}, which is not loopback (the dashboard and /metrics would be open to the network); set a token of 16+ characters, or bind to 127.0.0.1`,
-    );
-}
 
 /**
  * Readiness: Redis answers within a second and every group of the stages this process runs

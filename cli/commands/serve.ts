@@ -8,7 +8,7 @@ import type { Logger } from '../../streams/log.js';
 import { prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { startServiceHttp, type ServiceHttp } from '../http-server.js';
-import { requireDashboardToken, startServiceRoutes } from '../service-routes.js';
+import { requireDashboardToken } from '../bind-check.js';
 
 /** `colony serve`: its options and help, in one place. */
 export function serveCommand(): Command {
@@ -72,19 +72,22 @@ async function runServe(raw: RawOptions, config: Config): Promise<number> {
       logger.warn('webhook accepts unsigned requests: COLONY_WEBHOOK_SECRET is not set');
     }
     if (!config.dest) logger.warn('webhook classes cannot be enqueued: COLONY_DEST is not set');
+    // Loaded only here: a stage scaled out without --port starts without the dashboard's code.
+    const { startServiceRoutes } = await import('../service-routes.js');
+    const routes = await startServiceRoutes({
+      redis: host.redis,
+      keys: host.deps.keys,
+      config,
+      logger: logger.child({ stage: 'service' }),
+      stages: opts.stages,
+    });
     http = await startServiceHttp({
       port: opts.port,
       host: bind,
       redis: host.redis,
       deps: host.deps,
       info: { consumer: host.consumer, stages: opts.stages },
-      routes: await startServiceRoutes({
-        redis: host.redis,
-        keys: host.deps.keys,
-        config,
-        logger: logger.child({ stage: 'service' }),
-        stages: opts.stages,
-      }),
+      routes,
     });
     logger.info('listening', { url: http.url });
   }
