@@ -65,7 +65,19 @@ function Row({ summary: c, expanded, perRow, top, now, detail, onToggle }: Props
       </button>
       {expanded && c.total > 0 ? (
         <div class="glyph-box">
-          <GlyphCanvas classId={c.classId} total={c.total} perRow={perRow} detail={detail} />
+          <GlyphCanvas
+            classId={c.classId}
+            total={c.total}
+            perRow={perRow}
+            detail={detail}
+            finished={c.finished}
+            stale={
+              !!detail &&
+              (detail.class.done !== c.done ||
+                detail.class.failed !== c.failed ||
+                detail.class.run !== c.run)
+            }
+          />
         </div>
       ) : null}
     </div>

@@ -2,13 +2,23 @@ import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { ClassDetail } from '../../schemas/dashboard.js';
 import { CELL, GLYPH, drawGlyphs, hexToBytes, stateAt } from './glyphs.js';
 
-type Props = { classId: string; total: number; perRow: number; detail: ClassDetail | undefined };
+type Props = {
+  classId: string;
+  total: number;
+  perRow: number;
+  detail: ClassDetail | undefined;
+  /** The bitfield drawn is behind the class's counts (the next one is on its way). */
+  stale: boolean;
+  /** The class finished: a stale bitfield is shown dimmed (a running class's lags a second,
+   * which is not worth a flicker). */
+  finished: boolean;
+};
 
 /**
  * One class's files as glyphs on a canvas. Redraws only the cells whose state changed, so an
  * update of a class of 8,000 files costs the cells that landed, not 8,000 draws.
  */
-export function GlyphCanvas({ classId, total, perRow, detail }: Props) {
+export function GlyphCanvas({ classId, total, perRow, detail, stale, finished }: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
   const drawn = useRef<{ perRow: number; states: Uint8Array } | undefined>(undefined);
   const bits = useRef<{ done: Uint8Array; failed: Uint8Array }>({
@@ -64,12 +74,12 @@ export function GlyphCanvas({ classId, total, perRow, detail }: Props) {
   return (
     <canvas
       ref={ref}
-      class="glyphs"
+      class={`glyphs${stale && finished ? ' stale' : ''}`}
       data-class-id={classId}
       data-total={total}
       data-per-row={perRow}
       data-cell={CELL}
-      data-loaded={detail ? 'yes' : 'no'}
+      data-loaded={!detail ? 'no' : stale ? 'stale' : 'yes'}
       style={{ width: `${perRow * CELL}px`, height: `${rows * CELL}px` }}
       onMouseMove={onMove}
       role="img"

@@ -215,6 +215,7 @@ test('the dashboard in chromium: glyphs turn ◉ as files land, pause holds the 
     .and(page.locator('[data-status=transferred]'))
     .waitFor({ timeout: 30_000 });
   await expand(page, 'browser-a');
+  await glyphsUntil(page, 'browser-a', `!g.includes('◯')`);
   const landed = await glyphsOf(page, 'browser-a');
 
   // Assess 2
