@@ -29,7 +29,9 @@ export async function freePort(): Promise<number> {
  * Starts a throwaway redis-server on a free loopback port in a temp folder, for the demo and
  * for tests that restart Redis or need AOF. Stopped by PID; its folder is removed.
  */
-export async function startLocalRedis(o: { aof?: boolean } = {}): Promise<LocalRedis> {
+export async function startLocalRedis(
+  o: { aof?: boolean; args?: string[] } = {},
+): Promise<LocalRedis> {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error(
       'no Redis answers at REDIS_URL and redis-server is not installed (apt-get install -y redis-server)',
@@ -51,6 +53,7 @@ export async function startLocalRedis(o: { aof?: boolean } = {}): Promise<LocalR
   ];
   args.push(
     ...(o.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ...(o.args ?? []),
   );
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, type Help } from 'commander';
 import { prose } from './command-kit.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
 import { dlqCommand } from './commands/dlq.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { replayCommand } from './commands/replay.js';
@@ -61,6 +62,7 @@ prints this help on stderr and exits 2), 130 when interrupted.`,
     reconcileCommand(),
     reportCommand(),
     trimCommand(),
+    doctorCommand(),
   ])
     program.addCommand(cmd);
   configure(program, 'colony');

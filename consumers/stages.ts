@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../schemas/config.js';
 import type { StreamName } from '../schemas/events.js';
 import { ClassStore } from '../streams/class-store.js';
@@ -7,7 +6,12 @@ import { Keys } from '../streams/keys.js';
 import { Liveness, consumerName } from '../streams/liveness.js';
 import type { Logger } from '../streams/log.js';
 import { Publisher } from '../streams/publisher.js';
-import { connectBlocking, connectRedis, type ColonyRedis } from '../streams/redis.js';
+import {
+  connectReader,
+  connectRedis,
+  type BlockingConnection,
+  type ColonyRedis,
+} from '../streams/redis.js';
 import { AGGREGATOR_GROUP, aggregatorHandler } from './aggregator.js';
 import { CRAWLER_GROUP, crawlerHandler } from './crawler.js';
 import { probeBy, type FetchText } from './crawl/walk-class.js';
@@ -55,11 +59,12 @@ export type StageHost = {
  */
 export async function startStages(o: StageHostOptions): Promise<StageHost> {
   const { config, logger } = o;
-  const redis = await connectRedis(config.redisUrl, 'colony');
+  const redis = await connectRedis(config.redisUrl, 'colony', {
+    replicaWait: { replicas: config.replicaWait, timeoutMs: config.replicaWaitMs },
+  });
   const keys = new Keys(config.prefix, config.shards);
-  const consumer = consumerName(
-    o.stages.length === STAGE_NAMES.length ? 'all' : o.stages.join('+'),
-  );
+  const role = o.stages.length === STAGE_NAMES.length ? 'all' : o.stages.join('+');
+  const consumer = consumerName(config.consumerPrefix ? `${config.consumerPrefix}/${role}` : role);
   const liveness = new Liveness(
     redis,
     keys,
@@ -75,7 +80,7 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     publisher: new Publisher(redis, keys),
     classes: new ClassStore(redis, keys),
   };
-  const readers: Redis[] = [];
+  const readers: BlockingConnection[] = [];
   const runners: GroupRunner<StreamName>[] = [];
   const closers: (() => Promise<void>)[] = [];
 
@@ -96,7 +101,11 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     extra: Pick<GroupRunnerOptions<S>, 'handle' | 'batchSize'> & Partial<GroupRunnerOptions<S>>,
   ) => {
     for (let shard = 0; shard < keys.shardCount(stream); shard++) {
-      const reader = await connectBlocking(config.redisUrl, `colony-${group}-${shard}`);
+      const reader = await connectReader(
+        redis,
+        keys.stream(stream, shard),
+        `colony-${group}-${shard}`,
+      );
       readers.push(reader);
       const runner = new GroupRunner<S>({
         ...base,

@@ -1,5 +1,6 @@
 /**
- * Bundles the copy handler for the Lambda Node.js 20 runtime: `npm run bundle:lambda` writes
+ * Bundles the copy handler for the Lambda Node.js 22 runtime (`nodejs22.x`; colony itself runs on
+ * Node 20+, the function on the runtime AWS still creates functions on): `npm run bundle:lambda` writes
  * lambda/dist/index.mjs and lambda/dist/colony-lambda.zip (index.mjs at the root of the zip,
  * exporting `handler`, so the function's handler setting is `index.handler`).
  *
@@ -32,7 +33,7 @@ export async function bundleLambda(): Promise<{ bundle: string; zip: string; zip
     outfile: BUNDLE_FILE,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'esm',
     minify: true,
     keepNames: true,

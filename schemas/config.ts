@@ -17,17 +17,27 @@ const bool = z
   .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no']))
   .transform((s) => s === '1' || s === 'true' || s === 'yes');
 
+/** One redis:// URL, or several seed nodes of a cluster separated by commas (a later seed may be
+ * `host:port` alone, taking the first one's scheme and login). */
 const redisUrl = z
   .string()
   .trim()
   .refine((s) => {
-    try {
-      const u = new URL(s);
-      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379');
+    const [first, ...rest] = s.split(',').map((p) => p.trim());
+    const valid = (p: string) => {
+      try {
+        const u = new URL(p);
+        return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    };
+    return (
+      first !== undefined &&
+      valid(first) &&
+      rest.every((p) => valid(/^rediss?:\/\//.test(p) ? p : `redis://${p}`))
+    );
+  }, 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379, or comma-separated cluster seeds');
 
 const origins = z
   .string()
@@ -93,6 +103,28 @@ export const EnvSchema = z.object({
   COLONY_S3_FORCE_PATH_STYLE: bool.default(false),
   COLONY_SHARDS: int(1, 1024).default(1),
   COLONY_BLOCK_MS: int(10, 60_000).default(2000),
+  /** Redis Cluster: replicas that must confirm a write before work that depends on it is acked. */
+  COLONY_REPLICA_WAIT: int(0, 16).default(1),
+  COLONY_REPLICA_WAIT_MS: int(10, 60_000).default(2000),
+  /** serve trims what every group acked this often (0: never); COLONY_TRIM_ARCHIVE archives first. */
+  COLONY_TRIM_INTERVAL_MS: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .refine((n) => n === 0 || (n >= 1000 && n <= 86_400_000), '0, or 1000 to 86400000'),
+    )
+    .default(600_000),
+  COLONY_TRIM_ARCHIVE: bool.default(false),
+  /** Leading part of this process's consumer names (a host name), so hosts tell apart in status. */
+  COLONY_CONSUMER_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, _ . or -')
+    .optional(),
   COLONY_COPY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   COLONY_MAX_PLAYLIST_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   COLONY_MAX_FILES_PER_CLASS: int(1, 100_000_000).default(CRAWL_LIMITS.maxFiles),
@@ -165,6 +197,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     s3ForcePathStyle: e.COLONY_S3_FORCE_PATH_STYLE,
     shards: e.COLONY_SHARDS,
     blockMs: e.COLONY_BLOCK_MS,
+    replicaWait: e.COLONY_REPLICA_WAIT,
+    replicaWaitMs: e.COLONY_REPLICA_WAIT_MS,
+    consumerPrefix: e.COLONY_CONSUMER_PREFIX,
+    trimIntervalMs: e.COLONY_TRIM_INTERVAL_MS,
+    trimArchive: e.COLONY_TRIM_ARCHIVE,
     copyTimeoutMs: e.COLONY_COPY_TIMEOUT_MS,
     maxPlaylistBytes: e.COLONY_MAX_PLAYLIST_BYTES,
     maxFilesPerClass: e.COLONY_MAX_FILES_PER_CLASS,

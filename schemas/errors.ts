@@ -15,6 +15,10 @@ export const ErrorCode = {
   SizeMismatch: 'E_SIZE_MISMATCH',
   Destination: 'E_DESTINATION',
   Script: 'E_SCRIPT',
+  /** The Redis server is reachable but unfit: too old, or it may evict colony's keys. */
+  RedisUnfit: 'E_REDIS_UNFIT',
+  /** A write was not confirmed by a replica in time (Redis Cluster, WAIT): retried later. */
+  Replication: 'E_REPLICATION',
   LambdaInvoke: 'E_LAMBDA_INVOKE',
   LambdaFunction: 'E_LAMBDA_FUNCTION',
   /** Two URLs of one destination key serve different bytes: the destination can hold one. */
@@ -65,6 +69,20 @@ export class UsageError extends ColonyError {
 export class RedisUnavailableError extends ColonyError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCode.RedisUnavailable, message, { cause, retryable: true });
+  }
+}
+
+/** A Redis server colony must not run on; the message names the setting to change. */
+export class RedisUnfitError extends ColonyError {
+  constructor(message: string) {
+    super(ErrorCode.RedisUnfit, message);
+  }
+}
+
+/** A write a replica has not confirmed: acking what depends on it could lose it in a failover. */
+export class ReplicationError extends ColonyError {
+  constructor(message: string) {
+    super(ErrorCode.Replication, message, { retryable: true });
   }
 }
 

@@ -2,6 +2,7 @@ import { ClassState } from '../schemas/class-state.js';
 import type { Failure, FileResults } from '../schemas/events.js';
 import { ScriptError } from '../schemas/errors.js';
 import type { Keys } from './keys.js';
+import { replicate } from './redis.js';
 import { ScriptCode, type ColonyRedis } from './scripts.js';
 
 export type NewClass = {
@@ -79,6 +80,7 @@ export class ClassStore {
       ...pairs,
     );
     if (code === ScriptCode.NewRun) await this.redis.zadd(this.keys.classIndex(), 'NX', now, id);
+    await replicate(this.redis, [this.keys.classMeta(id)]);
     const kind =
       code === ScriptCode.NewRun
         ? 'new'
@@ -96,7 +98,14 @@ export class ClassStore {
 
   /** Fixes the class's file count before its jobs exist; a re-crawl keeps the first count. */
   async registerCrawl(classId: string, total: number): Promise<number> {
-    return this.redis.registerCrawl(this.keys.classMeta(classId), total, Date.now());
+    const registered = await this.redis.registerCrawl(
+      this.keys.classMeta(classId),
+      total,
+      Date.now(),
+    );
+    // The jobs published next may sit on another node: the count must outlive a failover first.
+    await replicate(this.redis, [this.keys.classMeta(classId)]);
+    return registered;
   }
 
   /** Every job of the class is published: a redelivered class entry has nothing left to do. */
@@ -131,6 +140,11 @@ export class ClassStore {
     }
     const replies =
       (await (pipeline as unknown as { exec(): Promise<[Error | null, unknown][]> }).exec()) ?? [];
+    // The results are acked next, on their own shard's node: the counts must be on a replica.
+    await replicate(
+      this.redis,
+      entries.map((e) => this.keys.classMeta(e.classId)),
+    );
     return replies.map(([err, reply], i) => {
       if (err) throw new ScriptError(`recording results failed: ${err.message}`);
       const [code, counted, ignored] = reply as [number, number, number];

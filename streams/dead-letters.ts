@@ -107,7 +107,7 @@ export async function retryDeadLetters(
   for (const d of letters) {
     if (!d.letter || !(STREAM_NAMES as string[]).includes(d.letter.stream)) continue;
     const stream = d.letter.stream as StreamName;
-    const shard = Number(/\{(\d+)\}$/.exec(d.key)?.[1] ?? 0) % keys.shardCount(stream);
+    const shard = keys.shardOfKey(d.key) % keys.shardCount(stream);
     const source = keys.stream(stream, shard);
     const fields = Object.entries(d.letter.fields).flat();
     if (fields.length === 0) continue;

@@ -1,8 +1,8 @@
 import { SpanKind } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
 import type { StreamEvent, StreamName } from '../schemas/events.js';
 import { describeError } from '../schemas/errors.js';
 import { LOOP_BACKOFF, backoffDelay, sleep } from '../copy/backoff.js';
+import type { BlockingConnection } from './cluster.js';
 import { decodeEntry, fieldsToRecord } from './codec.js';
 import { deadLetter } from './dead-letter.js';
 import type { Keys } from './keys.js';
@@ -45,8 +45,8 @@ export type BatchVerdict = void | { release?: string[]; dead?: { id: string; rea
 
 export type GroupRunnerOptions<S extends StreamName> = {
   redis: ColonyRedis;
-  /** A connection of its own for the blocking read. */
-  reader: Redis;
+  /** A connection of its own for the blocking read (streams/redis.ts connectReader). */
+  reader: BlockingConnection;
   keys: Keys;
   stream: S;
   shard?: number;
@@ -183,7 +183,8 @@ export class GroupRunner<S extends StreamName> {
 
   /** XREADGROUP with a finite BLOCK, raced against a watchdog that resets a hung connection. */
   private async readNew(): Promise<RawEntry[]> {
-    const read = this.o.reader.xreadgroup(
+    const read = this.o.reader.call(
+      'XREADGROUP',
       'GROUP',
       this.o.group,
       this.o.liveness.name,

@@ -1,4 +1,5 @@
 import type { Keys } from './keys.js';
+import { getMany } from './redis.js';
 import type { ColonyRedis } from './scripts.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -60,6 +61,9 @@ export async function consumersAlive(
   names: readonly string[],
 ): Promise<boolean[]> {
   if (names.length === 0) return [];
-  const values = await redis.mget(...names.map((n) => keys.alive(n)));
+  const values = await getMany(
+    redis,
+    names.map((n) => keys.alive(n)),
+  );
   return values.map((v) => v !== null);
 }

@@ -3,6 +3,7 @@ import type { StreamEvent, StreamName } from '../schemas/events.js';
 import { describeError } from '../schemas/errors.js';
 import { encodeEntry } from './codec.js';
 import type { Keys } from './keys.js';
+import { replicate } from './redis.js';
 import type { ColonyRedis } from './scripts.js';
 import {
   MESSAGING_SYSTEM,
@@ -42,6 +43,7 @@ export class Publisher implements EventPublisher {
     events: readonly StreamEvent<S>[],
   ): Promise<string[]> {
     const ids: string[] = [];
+    const written = new Set<string>();
     for (let start = 0; start < events.length; start += CHUNK) {
       const pipeline = this.redis.pipeline();
       const spans: Span[] = [];
@@ -49,6 +51,7 @@ export class Publisher implements EventPublisher {
       try {
         for (const event of events.slice(start, start + CHUNK)) {
           const key = this.keyFor(stream, event);
+          written.add(key);
           const span = startChildSpan(`send ${stream}`, event.traceparent, SpanKind.PRODUCER, {
             [MessagingAttributes.System]: MESSAGING_SYSTEM,
             [MessagingAttributes.Destination]: key,
@@ -79,6 +82,9 @@ export class Publisher implements EventPublisher {
         ids.push(String(id));
       }
     }
+    // The caller acks what these entries stand for, maybe on another node: on a cluster they
+    // must be on a replica first.
+    await replicate(this.redis, written);
     return ids;
   }
 

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { StreamEvent, StreamName } from '../schemas/events.js';
 import { UsageError, describeError } from '../schemas/errors.js';
 import type { StreamArchive } from './archive.js';
+import type { BlockingConnection } from './cluster.js';
 import { decodeEntry, fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
 import type { RawEntry } from './reclaim.js';
@@ -76,7 +76,10 @@ export async function* readHistory<S extends StreamName>(
 }
 
 /** The groups of a stream shard as XINFO GROUPS reports them; none when the key is missing. */
-export async function groupsOf(redis: Redis, key: string): Promise<Record<string, unknown>[]> {
+export async function groupsOf(
+  redis: ColonyRedis,
+  key: string,
+): Promise<Record<string, unknown>[]> {
   const rows = (await redis.call('XINFO', 'GROUPS', key).catch((err: unknown) => {
     if (/no such key/i.test(describeError(err))) return [];
     throw err;
@@ -96,7 +99,7 @@ export async function groupsOf(redis: Redis, key: string): Promise<Record<string
  * @throws UsageError when the group already exists on a shard (nothing is created then).
  */
 export async function attachGroup(
-  redis: Redis,
+  redis: ColonyRedis,
   keys: Keys,
   stream: StreamName,
   group: string,
@@ -122,7 +125,7 @@ export async function attachGroup(
 
 /** Removes a consumer group from every shard of a stream (a temporary reader's, say). */
 export async function detachGroup(
-  redis: Redis,
+  redis: ColonyRedis,
   keys: Keys,
   stream: StreamName,
   group: string,
@@ -132,7 +135,7 @@ export async function detachGroup(
 }
 
 /** The ID of the last entry of a stream shard, or undefined when it is empty. */
-export async function lastEntryId(redis: Redis, key: string): Promise<string | undefined> {
+export async function lastEntryId(redis: ColonyRedis, key: string): Promise<string | undefined> {
   const [last] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as RawEntry[];
   return last?.[0];
 }
@@ -146,7 +149,7 @@ export type GroupEntry = { key: string; id: string; fields: Record<string, strin
  * watchdog that resets a read that outlives its BLOCK (see streams/redis.ts connectBlocking).
  */
 export async function readGroup(
-  reader: Redis,
+  reader: BlockingConnection,
   o: { group: string; consumer: string; keys: readonly string[]; count: number; blockMs?: number },
 ): Promise<GroupEntry[]> {
   const args: (string | number)[] = ['GROUP', o.group, o.consumer, 'COUNT', o.count];

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { StreamName } from '../schemas/events.js';
 import { ScriptError } from '../schemas/errors.js';
 import type { ArchiveChunk, ArchivedEntry, StreamArchive } from './archive.js';
 import { fieldsToRecord } from './codec.js';
 import type { Keys } from './keys.js';
 import type { RawEntry } from './reclaim.js';
+import type { ColonyRedis } from './scripts.js';
 import { groupsOf } from './replay.js';
 import { compareIds, nextId } from './stream-ids.js';
 import { trimAcked1 } from './scripts/trim-acked-1.js';
@@ -42,7 +42,7 @@ export type ShardTrim = {
 };
 
 export type TrimOptions = {
-  redis: Redis;
+  redis: ColonyRedis;
   keys: Keys;
   /** Write the entries to be trimmed here first, so that replay and reconcile still cover them. */
   archive?: StreamArchive | undefined;
@@ -54,7 +54,7 @@ export type TrimOptions = {
 type ScriptReply = [code: number, minId: string, trimmed: number];
 
 /** Where each group of a stream shard stands, and the first entry each still needs. */
-export async function groupPositions(redis: Redis, key: string): Promise<GroupPosition[]> {
+export async function groupPositions(redis: ColonyRedis, key: string): Promise<GroupPosition[]> {
   const out: GroupPosition[] = [];
   for (const g of await groupsOf(redis, key)) {
     const group = String(g.name);
@@ -75,13 +75,13 @@ export async function groupPositions(redis: Redis, key: string): Promise<GroupPo
   return out;
 }
 
-async function memoryUsage(redis: Redis, key: string): Promise<number> {
+async function memoryUsage(redis: ColonyRedis, key: string): Promise<number> {
   const n = (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
   return n ?? 0;
 }
 
 async function runScript(
-  redis: Redis,
+  redis: ColonyRedis,
   key: string,
   cap: string,
   apply: boolean,
@@ -98,7 +98,7 @@ async function runScript(
 
 /** Entries of a shard before `minId` (exclusive), page by page. */
 async function* entriesBefore(
-  redis: Redis,
+  redis: ColonyRedis,
   key: string,
   minId: string,
   page = 1000,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { claimOutcome1 } from './scripts/claim-outcome-1.js';
 import { deadLetter2 } from './scripts/dead-letter-2.js';
 import { deleteIdleConsumer1 } from './scripts/delete-idle-consumer-1.js';
@@ -7,8 +7,55 @@ import { registerCrawl1 } from './scripts/register-crawl-1.js';
 import { requestClass4 } from './scripts/request-class-4.js';
 import { retryDeadLetter2 } from './scripts/retry-dead-letter-2.js';
 
+/**
+ * The commands colony sends on a command connection: the narrow type every module uses, which a
+ * single Redis and an ioredis Cluster both give (see streams/redis.ts connectRedis).
+ */
+type Commands =
+  | 'isCluster'
+  | 'status'
+  | 'pipeline'
+  | 'call'
+  | 'eval'
+  | 'info'
+  | 'ping'
+  | 'quit'
+  | 'disconnect'
+  | 'xadd'
+  | 'xack'
+  | 'xdel'
+  | 'xlen'
+  | 'xgroup'
+  | 'xpending'
+  | 'xclaim'
+  | 'xreadgroup'
+  | 'xrange'
+  | 'xrevrange'
+  | 'xtrim'
+  | 'get'
+  | 'getBuffer'
+  | 'set'
+  | 'del'
+  | 'mget'
+  | 'exists'
+  | 'pexpire'
+  | 'hget'
+  | 'hgetall'
+  | 'hset'
+  | 'hdel'
+  | 'hincrby'
+  | 'hlen'
+  | 'zadd'
+  | 'zrange'
+  | 'zcard'
+  | 'zcount'
+  | 'zrangebyscore'
+  | 'zscore'
+  | 'zrem'
+  | 'multi';
+
 /** A Redis connection with colony's Lua scripts as commands (EVALSHA with EVAL fallback). */
-export interface ColonyRedis extends Redis {
+export interface ColonyRedis extends Pick<Redis, Commands> {
   deadLetter(
     source: string,
     dead: string,
@@ -55,7 +102,7 @@ export const ScriptCode = {
   OtherVersionInFlight: 2,
 } as const;
 
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: Redis | Cluster): void {
   redis.defineCommand('deadLetter', { numberOfKeys: 2, lua: deadLetter2 });
   redis.defineCommand('deleteIdleConsumer', { numberOfKeys: 1, lua: deleteIdleConsumer1 });
   redis.defineCommand('requestClass', { numberOfKeys: 4, lua: requestClass4 });

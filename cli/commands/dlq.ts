@@ -9,7 +9,8 @@ import {
   type StoredDeadLetter,
 } from '../../streams/dead-letters.js';
 import { Keys } from '../../streams/keys.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { plural, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 
@@ -80,7 +81,7 @@ async function runDlq(action: Action, ids: string[], raw: RawOptions, config: Co
   if (action !== 'list' && !opts.all && ids.length === 0)
     throw new UsageError(`dlq ${action}: name entry ids or pass --all`);
 
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-dlq');
   try {
     const keys = new Keys(config.prefix, config.shards);

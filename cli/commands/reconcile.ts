@@ -12,7 +12,8 @@ import {
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { destUrl, plural, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { archiveFor } from './replay.js';
@@ -66,7 +67,7 @@ async function runReconcile(classIds: string[], raw: RawOptions, config: Config)
     json: raw.json ?? false,
   });
   const say = { quiet: raw.quiet === true, verbose: raw.verbose === true };
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-reconcile');
   const keys = new Keys(config.prefix, config.shards);
   const { archive, destination: archiveDest } = archiveFor(config, opts.dest);

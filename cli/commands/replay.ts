@@ -7,7 +7,8 @@ import { UsageError } from '../../schemas/errors.js';
 import { STREAM_NAMES } from '../../schemas/events.js';
 import { StreamArchive } from '../../streams/archive.js';
 import { Keys } from '../../streams/keys.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { attachGroup, readHistory } from '../../streams/replay.js';
 import { compareIds, parsePosition } from '../../streams/stream-ids.js';
 import { destUrl, plural, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
@@ -102,7 +103,7 @@ async function runReplay(raw: RawOptions, config: Config): Promise<number> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
   });
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-replay');
   const keys = new Keys(config.prefix, config.shards);
   const { archive, destination } = raw.archive === false ? {} : archiveFor(config, opts.dest);

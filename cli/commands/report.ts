@@ -11,7 +11,8 @@ import {
 } from '../../consumers/audit/report.js';
 import { consumerName } from '../../streams/liveness.js';
 import { Keys } from '../../streams/keys.js';
-import { connectBlocking, connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectReader, connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { detachGroup } from '../../streams/replay.js';
 import { destUrl, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
@@ -160,10 +161,10 @@ async function runReport(raw: RawOptions, config: Config): Promise<number> {
     `report-${hostname()
       .replace(/[^A-Za-z0-9.-]/g, '-')
       .slice(0, 40)}-${randomBytes(3).toString('hex')}`;
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-report');
-  const reader = await connectBlocking(config.redisUrl, 'colony-report-reader');
   const keys = new Keys(config.prefix, config.shards);
+  const reader = await connectReader(redis, keys.stream('results'), 'colony-report-reader');
   const { archive, destination } =
     raw.archive === false ? {} : archiveFor(config, destUrl(raw.dest as string | undefined));
   const stop = new AbortController();

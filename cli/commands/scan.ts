@@ -14,7 +14,8 @@ import {
 import { ClassStore } from '../../streams/class-store.js';
 import { Keys } from '../../streams/keys.js';
 import { Publisher } from '../../streams/publisher.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import {
   plural,
   prose,
@@ -82,7 +83,7 @@ async function runScan(raw: RawOptions, config: Config): Promise<number> {
   const records = opts.catalog
     ? parseCatalog(await readCatalog(opts.catalog))
     : await discovered(opts.discover!, opts.dest, config, raw);
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-scan');
   try {
     const keys = new Keys(config.prefix, config.shards);

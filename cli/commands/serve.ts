@@ -1,9 +1,13 @@
 import { Command } from 'commander';
 import { ServeOptions } from '../../schemas/cli.js';
 import type { Config } from '../../schemas/config.js';
+import { ConfigError, UsageError } from '../../schemas/errors.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
+import { startRetentionSchedule } from '../../streams/retention-schedule.js';
+import { archiveFor } from './replay.js';
 import type { Logger } from '../../streams/log.js';
 import { prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
@@ -25,6 +29,10 @@ consumer group, and work held by a process that dies is claimed by the others.`)
     .option(
       '--port <n>',
       'serve on this port, on 127.0.0.1 unless COLONY_HOST says otherwise (0 picks a free port): the webhook (POST /hooks/class-completed), the dashboard (GET /), its API (/api/classes, /api/classes/<id>, /api/events, ...), GET /metrics, GET /healthz and GET /readyz; off loopback COLONY_DASHBOARD_TOKEN is required',
+    )
+    .option(
+      '--name <prefix>',
+      "leading part of this process's consumer names, e.g. the host (COLONY_CONSUMER_PREFIX)",
     );
   verbosity(cmd, 'log warnings and errors only', 'log debug lines too');
   return cmd
@@ -33,12 +41,22 @@ consumer group, and work held by a process that dies is claimed by the others.`)
       'after',
       `
 On SIGTERM or SIGINT the process stops taking work, finishes or hands back what
-it holds, and exits.`,
+it holds, and exits.
+
+Retention: every COLONY_TRIM_INTERVAL_MS (default 600000, 0 for never) one of the
+services sharing the prefix trims what every consumer group acknowledged, as
+colony trim does, archiving it to COLONY_DEST first when COLONY_TRIM_ARCHIVE=true.`,
     )
     .action((raw: RawOptions) => runWith((config) => runServe(raw, config)));
 }
 
-async function runServe(raw: RawOptions, config: Config): Promise<number> {
+async function runServe(raw: RawOptions, base: Config): Promise<number> {
+  const name = raw.name as string | undefined;
+  if (name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new UsageError(
+      `--name: expected 1 to 64 letters, digits, _ . or -, got ${JSON.stringify(name)}`,
+    );
+  const config: Config = name === undefined ? base : { ...base, consumerPrefix: name };
   const opts = parseOptions(ServeOptions, {
     stages: String(raw.stages ?? STAGE_NAMES.join(','))
       .split(',')
@@ -61,8 +79,19 @@ async function runServe(raw: RawOptions, config: Config): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  if (config.trimArchive && !config.dest)
+    throw new ConfigError(
+      'COLONY_TRIM_ARCHIVE: expected COLONY_DEST to say where the archive goes',
+    );
   await waitForRedis(config.redisUrl, logger, () => stopAsked);
   if (stopAsked) return 0;
+  const server = await verifyRedis(config.redisUrl, {
+    report: (f) => logger.warn('Redis check', { check: f.check, reason: f.message }),
+  });
+  const persistence = server.findings.find((f) => f.check === 'persistence' && f.level === 'ok');
+  if (persistence) logger.info('Redis persistence', { reason: persistence.message });
+  if (server.cluster)
+    logger.info('Redis Cluster', { masters: server.masters?.length ?? 0, shards: config.shards });
   const host = await startStages({ config, stages: opts.stages, logger });
   logger.info('serving', { stages: opts.stages, consumer: host.consumer });
 
@@ -92,8 +121,22 @@ async function runServe(raw: RawOptions, config: Config): Promise<number> {
     logger.info('listening', { url: http.url });
   }
 
+  const { archive, destination } = config.trimArchive ? archiveFor(config, undefined) : {};
+  const retention =
+    config.trimIntervalMs > 0
+      ? startRetentionSchedule({
+          redis: host.redis,
+          keys: host.deps.keys,
+          intervalMs: config.trimIntervalMs,
+          archive,
+          logger,
+        })
+      : undefined;
+
   await stopped;
   logger.info('stopping: finishing or handing back held work');
+  await retention?.stop();
+  await destination?.close();
   await http?.close();
   await host.stop();
   logger.info('stopped');

@@ -5,7 +5,7 @@ import type { Config } from '../../schemas/config.js';
 import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, STAGE_NAMES } from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
-import { probeRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { prose, requiredDest, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -68,9 +68,11 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
     concurrency: opts.concurrency ?? baseConfig.concurrency,
     dest: opts.dest,
   };
-  await probeRedis(config.redisUrl);
   const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony', {
     format: config.logFormat,
+  });
+  await verifyRedis(config.redisUrl, {
+    report: (f) => logger.warn('Redis check', { check: f.check, reason: f.message }),
   });
   const host = await startStages({ config, stages: STAGE_NAMES, logger });
   const { classes, publisher } = host.deps;

@@ -4,7 +4,8 @@ import type { Config } from '../../schemas/config.js';
 import { STREAM_NAMES } from '../../schemas/events.js';
 import { UsageError } from '../../schemas/errors.js';
 import { Keys } from '../../streams/keys.js';
-import { connectRedis, probeRedis } from '../../streams/redis.js';
+import { connectRedis } from '../../streams/redis.js';
+import { verifyRedis } from '../../streams/server-check.js';
 import { trimStreams, type ShardTrim } from '../../streams/retention.js';
 import { destUrl, plural, prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
@@ -56,7 +57,7 @@ async function runTrim(raw: RawOptions, config: Config): Promise<number> {
   });
   if (opts.archive && !opts.dest && !config.dest)
     throw new UsageError('--archive: name where the archive goes with --dest (or set COLONY_DEST)');
-  await probeRedis(config.redisUrl);
+  await verifyRedis(config.redisUrl);
   const redis = await connectRedis(config.redisUrl, 'colony-trim');
   const { archive, destination } = opts.archive ? archiveFor(config, opts.dest) : {};
   try {

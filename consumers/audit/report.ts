@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { ClassOutcome, FileResults } from '../../schemas/events.js';
 import { describeError } from '../../schemas/errors.js';
 import { LOOP_BACKOFF, backoffDelay, sleep } from '../../copy/backoff.js';
@@ -7,7 +6,7 @@ import { decodeEntry } from '../../streams/codec.js';
 import type { Keys } from '../../streams/keys.js';
 import { lastEntryId, readGroup, type GroupEntry } from '../../streams/replay.js';
 import { compareIds, idTime } from '../../streams/stream-ids.js';
-import type { ColonyRedis } from '../../streams/redis.js';
+import type { BlockingConnection, ColonyRedis } from '../../streams/redis.js';
 
 /** The transfer report of one class, from the results and outcomes streams alone. */
 export type ClassTransferReport = {
@@ -182,7 +181,7 @@ export type ReportConsumerOptions = {
   /** Command connection: group creation, catch-up reads, acks. */
   redis: ColonyRedis;
   /** A connection of its own for the blocking reads of `follow` (see connectBlocking). */
-  reader: Redis;
+  reader: BlockingConnection;
   keys: Keys;
   group: string;
   consumer: string;
@@ -283,17 +282,36 @@ export async function runReportConsumer(o: ReportConsumerOptions): Promise<Repor
   }
   o.onCaughtUp?.(run);
 
+  /** On a cluster the shards sit on several nodes, which one XREADGROUP cannot span: each is
+   * read on its own, without blocking, and an empty round waits a little. */
+  async function readEachShard(keys: string[]): Promise<GroupEntry[]> {
+    const out: GroupEntry[] = [];
+    for (const key of keys)
+      out.push(
+        ...(await readGroup(o.redis, {
+          group: o.group,
+          consumer: o.consumer,
+          keys: [key],
+          count: 500,
+        })),
+      );
+    if (out.length === 0) await sleep(Math.min(o.blockMs ?? 1000, 250));
+    return out;
+  }
+
   let errors = 0;
   while (o.follow && !o.signal?.aborted) {
     let entries: GroupEntry[];
     try {
-      entries = await readGroup(o.reader, {
-        group: o.group,
-        consumer: o.consumer,
-        keys: [...streamOf.keys()],
-        count: 500,
-        blockMs: o.blockMs ?? 1000,
-      });
+      entries = o.redis.isCluster
+        ? await readEachShard([...streamOf.keys()])
+        : await readGroup(o.reader, {
+            group: o.group,
+            consumer: o.consumer,
+            keys: [...streamOf.keys()],
+            count: 500,
+            blockMs: o.blockMs ?? 1000,
+          });
       errors = 0;
     } catch (err) {
       // A Redis restart or a dropped connection: wait and read again; a removed group is final.

@@ -71,6 +71,11 @@ export async function startLambdaEndpoint(o: LambdaEndpointOptions): Promise<Lam
     if (decodeURIComponent(m[1]!) !== o.functionName) {
       return error(404, 'ResourceNotFoundException', `Function not found: ${m[1]}`);
     }
+    // InvocationType DryRun checks the function and the permission without running it.
+    if (req.headers['x-amz-invocation-type'] === 'DryRun') {
+      res.writeHead(204, { 'x-amzn-requestid': 'dry-run' });
+      return res.end();
+    }
     const n = ++state.requests;
     if (o.maxPayloadBytes !== undefined && body.length > o.maxPayloadBytes) {
       state.injected.set('too-large', (state.injected.get('too-large') ?? 0) + 1);

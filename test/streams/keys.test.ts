@@ -72,6 +72,40 @@ test('the hot streams spread over slots when sharded', () => {
   }
 });
 
+test('the shards of a hot stream spread evenly over masters holding equal slot ranges', () => {
+  // Prepare: the slot ranges `redis-cli --cluster create` gives 3, 4 and 6 masters.
+  const ranges = (masters: number) =>
+    Array.from({ length: masters }, (_, i) => Math.floor((i * 16384) / masters));
+  const masterOf = (starts: number[], s: number) => starts.filter((start) => start <= s).length - 1;
+  for (const masters of [3, 4, 6]) {
+    for (const shards of [masters, masters * 2, masters * 4]) {
+      // Act
+      const perMaster = new Array<number>(masters).fill(0);
+      for (const key of new Keys('colony', shards).allShards('jobs'))
+        perMaster[masterOf(ranges(masters), slot(key))]!++;
+
+      // Assess
+      assert.deepEqual(
+        perMaster,
+        new Array<number>(masters).fill(shards / masters),
+        `${shards} shards over ${masters} masters: ${perMaster.join('/')}`,
+      );
+    }
+  }
+});
+
+test('a single-shard deployment keeps its keys, and shard 0 is always {0}', () => {
+  assert.equal(new Keys('colony').stream('jobs'), 'colony:jobs:{0}');
+  assert.equal(new Keys('colony', 1).stream('dead'), 'colony:dead:{0}');
+  for (const shards of SHARD_COUNTS) {
+    const keys = new Keys('colony', shards);
+    assert.equal(keys.stream('jobs', 0), 'colony:jobs:{0}');
+    assert.equal(keys.stream('classes'), 'colony:classes:{0}');
+    for (let n = 0; n < Math.min(shards, 40); n++)
+      assert.equal(keys.shardOfKey(keys.stream('results', n)), n);
+  }
+});
+
 test('every key of one class shares the class hash tag, distinct per class', () => {
   for (const shards of SHARD_COUNTS) {
     const keys = new Keys('colony-x.y_z', shards);

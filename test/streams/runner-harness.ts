@@ -1,5 +1,4 @@
 import type { TestContext } from 'node:test';
-import type { Redis } from 'ioredis';
 import { SCHEMA_VERSION, type DeadLetter, type FileJobs } from '../../schemas/events.js';
 import { decodeEntry, fieldsToRecord } from '../../streams/codec.js';
 import { GroupRunner, type GroupRunnerOptions } from '../../streams/group-runner.js';
@@ -40,7 +39,7 @@ export async function harness(t: TestContext, name = 'gr'): Promise<Harness> {
   const keys = new Keys(prefix);
   const runners: GroupRunner<'jobs'>[] = [];
   const livenesses: Liveness[] = [];
-  const readers: Redis[] = [];
+  const readers: { disconnect(): void }[] = [];
   t.after(async () => {
     await Promise.all(runners.map((r) => r.stop()));
     await Promise.all(livenesses.map((l) => l.stop()));
@@ -109,14 +108,18 @@ export function ordinalsOf(deliveries: readonly { event: FileJobs }[]): number[]
 }
 
 /** How many entries of the group are pending (delivered, not acked). */
-export async function pendingCount(redis: Redis, key: string, group = GROUP): Promise<number> {
+export async function pendingCount(
+  redis: ColonyRedis,
+  key: string,
+  group = GROUP,
+): Promise<number> {
   const [count] = (await redis.xpending(key, group)) as [number, ...unknown[]];
   return Number(count);
 }
 
 /** Pending entries with their consumer, idle time and delivery count. */
 export async function pendingEntries(
-  redis: Redis,
+  redis: ColonyRedis,
   key: string,
   group = GROUP,
 ): Promise<{ id: string; consumer: string; idleMs: number; deliveries: number }[]> {
@@ -135,14 +138,14 @@ export async function pendingEntries(
 }
 
 /** Every dead letter in a dead stream, decoded (which also checks they are valid entries). */
-export async function deadLetters(redis: Redis, deadKey: string): Promise<DeadLetter[]> {
+export async function deadLetters(redis: ColonyRedis, deadKey: string): Promise<DeadLetter[]> {
   const rows = await redis.xrange(deadKey, '-', '+');
   return rows.map(([, flat]) => decodeEntry('dead', fieldsToRecord(flat)));
 }
 
 /** The fields of one entry as stored. */
 export async function entryFields(
-  redis: Redis,
+  redis: ColonyRedis,
   key: string,
   id: string,
 ): Promise<Record<string, string>> {
