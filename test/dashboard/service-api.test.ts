@@ -47,6 +47,7 @@ describe('classes, events and metrics', () => {
       (await call(`/api/classes/${classId}`, { headers: BEARER })).json(),
     );
     const missing = await call('/api/classes/no-such-class', { headers: BEARER });
+    const pipeline = await events.next((e) => e.event === 'pipeline');
     events.close();
 
     // Assess
@@ -58,8 +59,8 @@ describe('classes, events and metrics', () => {
       .filter((c) => c.classId === classId);
     assert.ok(progress.length >= 1, 'progress events for the class');
     assert.ok(
-      events.events.some((e) => e.event === 'pipeline'),
-      'pipeline events',
+      PipelineStatus.parse(pipeline.data).streams.some((s) => s.stream === 'jobs'),
+      'pipeline events name the streams',
     );
     assert.equal(summary.status, 'transferred');
     assert.equal(summary.title, `Title of ${classId}`);
