@@ -6,6 +6,7 @@ COPY streams streams
 COPY consumers consumers
 COPY copy copy
 COPY lambda lambda
+COPY dashboard dashboard
 COPY cli cli
 COPY test test
 COPY bench bench

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WEBHOOK_PATH, webhookHandler } from '../consumers/requests/webhook.js';
 import type { StageDeps } from '../consumers/stage-deps.js';
 import type { ColonyRedis } from '../streams/redis.js';
+import type { ServiceRoutes } from './service-routes.js';
 
 export type ServiceHttp = { server: Server; url: string; close(): Promise<void> };
 
@@ -16,6 +17,8 @@ export async function startServiceHttp(o: {
   redis: ColonyRedis;
   deps: Pick<StageDeps, 'classes' | 'publisher' | 'config' | 'logger'>;
   info: Record<string, unknown>;
+  /** Everything else: /readyz, /metrics, the dashboard (cli/service-routes.ts). */
+  routes?: ServiceRoutes;
 }): Promise<ServiceHttp> {
   const webhook = webhookHandler(o.deps);
   const server = createServer((req, res) => {
@@ -38,6 +41,7 @@ export async function startServiceHttp(o: {
       });
       return;
     }
+    if (o.routes) return o.routes.handle(req, res);
     res
       .writeHead(404, { 'content-type': 'application/json' })
       .end(JSON.stringify({ error: 'not found' }));
@@ -53,6 +57,8 @@ export async function startServiceHttp(o: {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     close: () =>
       new Promise<void>((r) => {
+        // Event streams stay open until ended: end them, or close would wait for the browsers.
+        o.routes?.close();
         server.closeIdleConnections();
         server.close(() => r());
       }),

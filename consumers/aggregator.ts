@@ -1,6 +1,8 @@
 import type { ClassOutcome, FileResults } from '../schemas/events.js';
 import { SCHEMA_VERSION } from '../schemas/events.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
+import { runInDeliverySpan } from '../streams/telemetry.js';
+import { childTraceparent } from '../streams/trace.js';
 import type { StageDeps } from './stage-deps.js';
 
 export const AGGREGATOR_GROUP = 'aggregator';
@@ -14,15 +16,17 @@ export const AGGREGATOR_GROUP = 'aggregator';
  * deduplicates) but never skips it.
  */
 export function aggregatorHandler(deps: StageDeps) {
-  async function publishOutcome(classId: string): Promise<void> {
+  /** Runs inside the span of the delivery whose results finished the class: the outcome is its child. */
+  async function publishOutcome(classId: string, parent: string | undefined): Promise<void> {
     const claimed = await deps.classes.claimOutcome(classId);
     if (claimed === 0) return;
     const state = await deps.classes.get(classId);
     if (!state || (state.status !== 'transferred' && state.status !== 'failed')) return;
+    const traceparent = parent ?? (state.traceparent || undefined);
     const outcome: ClassOutcome = {
       type: state.status === 'transferred' ? 'class-transferred' : 'class-failed',
       v: SCHEMA_VERSION,
-      ...(state.traceparent ? { traceparent: state.traceparent } : {}),
+      ...(traceparent ? { traceparent: childTraceparent(traceparent) } : {}),
       classId,
       manifestUrl: state.manifestUrl,
       dest: state.dest,
@@ -45,25 +49,40 @@ export function aggregatorHandler(deps: StageDeps) {
     };
     await deps.publisher.publish('outcomes', [outcome]);
     await deps.classes.markPublished(classId, claimed);
-    deps.logger.info(
-      `${outcome.type} ${classId}: ${state.copied} copied, ${state.skipped} skipped, ${state.failed} failed`,
-    );
+    deps.logger.info('class finished', {
+      class_id: classId,
+      outcome: outcome.type,
+      files: state.total,
+      copied: state.copied,
+      skipped: state.skipped,
+      failed: state.failed,
+      bytes: state.bytes,
+      revision: claimed,
+    });
   }
 
   return {
     async handle(batch: Delivery<FileResults>[]): Promise<BatchVerdict> {
       const recorded = await deps.classes.record(batch.map((d) => d.event));
       const dead: { id: string; reason: string }[] = [];
-      const touched = new Set<string>();
+      // Each class with the last delivery of the batch that names it.
+      const touched = new Map<string, Delivery<FileResults>>();
       recorded.forEach((r, i) => {
         if (!r.known) dead.push({ id: batch[i]!.id, reason: `unknown class ${r.classId}` });
-        else touched.add(r.classId);
+        else touched.set(r.classId, batch[i]!);
         if (r.ignored)
-          deps.logger.warn(`${r.ignored} results for ${r.classId} had ordinals outside the class`);
+          deps.logger.warn('results with ordinals outside the class ignored', {
+            class_id: r.classId,
+            ignored: r.ignored,
+          });
       });
       // Every class of the batch, not only those whose counts changed: a redelivered batch must
       // still publish an outcome that a crash kept from being published.
-      await Promise.all([...touched].map((id) => publishOutcome(id)));
+      await Promise.all(
+        [...touched].map(([id, d]) =>
+          runInDeliverySpan(d, () => publishOutcome(id, d.event.traceparent)),
+        ),
+      );
       return { dead };
     },
   };

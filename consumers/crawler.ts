@@ -78,19 +78,25 @@ export function crawlerHandler(deps: StageDeps, o: CrawlerOptions) {
       return;
     }
     const total = await classes.registerCrawl(entry.classId, files.length);
-    await publisher.publish('jobs', jobEntries(entry, files.slice(0, total), config.batchSize));
+    const batches = jobEntries(entry, files.slice(0, total), config.batchSize);
+    await publisher.publish('jobs', batches);
     if (total > files.length) {
       // The manifest lists fewer files than the first crawl did: the missing ones fail, so the
       // class ends instead of waiting forever.
       await publisher.publish('results', resultEntries(entry, unlisted(files.length, total)));
     }
     await classes.markCrawled(entry.classId);
-    logger.info(`crawled ${entry.classId}: ${files.length} files in ${Date.now() - started} ms`);
+    logger.info('class crawled', {
+      class_id: entry.classId,
+      files: files.length,
+      batches: batches.length,
+      duration_ms: Date.now() - started,
+    });
   }
 
   /** A class that cannot be crawled fails as one failed file: its manifest, with the reason. */
   async function failClass(entry: ClassRequested, reason: string): Promise<void> {
-    deps.logger.warn(`class ${entry.classId} failed: ${reason}`);
+    deps.logger.warn('class failed', { class_id: entry.classId, reason });
     const total = await deps.classes.registerCrawl(entry.classId, 1);
     let manifestKey: string;
     try {
@@ -164,20 +170,28 @@ async function stateOf(deps: StageDeps, entry: ClassRequested) {
 }
 
 /** What was deliberately not copied is logged with the reason (URLs without their query). */
-function logWalk(logger: StageDeps['logger'], classId: string, walk: WalkResult): void {
+function logWalk(logger: StageDeps['logger'], class_id: string, walk: WalkResult): void {
   for (const s of walk.skipped.slice(0, 20))
-    logger.info(`class ${classId}: not copied: ${s.uri} (${s.tag}): ${s.reason}`);
+    logger.info('URI not copied', { class_id, uri: s.uri, tag: s.tag, reason: s.reason });
   if (walk.skipped.length > 20)
-    logger.info(`class ${classId}: ${walk.skipped.length - 20} more URIs not copied`);
+    logger.info('more URIs not copied', { class_id, count: walk.skipped.length - 20 });
   for (const s of walk.steering)
-    logger.info(`class ${classId}: content steering server ${s.serverUri} reported, not copied`);
+    logger.info('content steering server reported, not copied', {
+      class_id,
+      server_uri: s.serverUri,
+    });
   const absent = walk.gaps.filter((g) => g.absent !== undefined);
   for (const g of absent.slice(0, 20))
-    logger.info(`class ${classId}: preload hint ${g.url} not served yet, not copied: ${g.absent}`);
+    logger.info('preload hint not served yet, not copied', {
+      class_id,
+      url: g.url,
+      reason: g.absent,
+    });
   if (absent.length > 20)
-    logger.info(`class ${classId}: ${absent.length - 20} more preload hints not served yet`);
+    logger.info('more preload hints not served yet', { class_id, count: absent.length - 20 });
   const gaps = walk.gaps.length - absent.length;
-  if (gaps > 0) logger.info(`class ${classId}: ${gaps} EXT-X-GAP segments, allowed to be absent`);
+  if (gaps > 0)
+    logger.info('EXT-X-GAP segments allowed to be absent', { class_id, segments: gaps });
 }
 
 /** One jobs entry per batch of files: the transfer stage takes a batch as one delivery. */
@@ -227,11 +241,12 @@ function failedOutcome(ordinal: number, key: string, reason: string): FileOutcom
 /** Results entries of a class, at most MAX_FILES_PER_ENTRY outcomes each. */
 function resultEntries(entry: ClassRequested, outcomes: FileOutcome[]): FileResults[] {
   const out: FileResults[] = [];
+  const traceparent = childTraceparent(entry.traceparent);
   for (let start = 0; start < outcomes.length; start += MAX_FILES_PER_ENTRY) {
     out.push({
       type: 'file-results',
       v: SCHEMA_VERSION,
-      ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
+      traceparent,
       classId: entry.classId,
       run: entry.run,
       results: outcomes.slice(start, start + MAX_FILES_PER_ENTRY),

@@ -93,6 +93,8 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     visibilityTimeoutMs: config.visibilityTimeoutMs,
     maxDeliveries: config.maxDeliveries,
   };
+  // Each stage logs with its name on every line.
+  const stageDeps = (stage: StageName): StageDeps => ({ ...deps, logger: logger.child({ stage }) });
   const add = async <S extends StreamName>(
     stream: S,
     group: string,
@@ -105,7 +107,15 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
         `colony-${group}-${shard}`,
       );
       readers.push(reader);
-      const runner = new GroupRunner<S>({ ...base, reader, stream, shard, group, ...extra });
+      const runner = new GroupRunner<S>({
+        ...base,
+        logger: logger.child({ stage: group }),
+        reader,
+        stream,
+        shard,
+        group,
+        ...extra,
+      });
       await runner.start();
       runners.push(runner as unknown as GroupRunner<StreamName>);
     }
@@ -129,7 +139,11 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     const probe = probeBy(async (url) => {
       (await source.open(url, { timeoutMs: config.copyTimeoutMs })).body.destroy();
     });
-    const h = crawlerHandler(deps, { fetchText, probe, allowLive: config.allowLive });
+    const h = crawlerHandler(stageDeps('crawler'), {
+      fetchText,
+      probe,
+      allowLive: config.allowLive,
+    });
     await add('classes', CRAWLER_GROUP, {
       handle: h.handle,
       beforeDeadLetter: h.beforeDeadLetter,
@@ -138,9 +152,10 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     });
   }
   if (o.stages.includes('transfer')) {
-    const runtime = o.runtime ?? createRuntime(config);
+    const transferDeps = stageDeps('transfer');
+    const runtime = o.runtime ?? createRuntime(config, transferDeps.logger);
     closers.push(() => runtime.close());
-    const h = transferHandler(deps, runtime);
+    const h = transferHandler(transferDeps, runtime);
     // Each jobs entry is one batch of up to COLONY_BATCH_SIZE files. Read enough batches to fill
     // every copy slot, and keep a second read in flight so that slots freed by a finished batch
     // do not wait for the slowest file of its neighbours.
@@ -156,7 +171,7 @@ export async function startStages(o: StageHostOptions): Promise<StageHost> {
     });
   }
   if (o.stages.includes('aggregator')) {
-    const h = aggregatorHandler(deps);
+    const h = aggregatorHandler(stageDeps('aggregator'));
     await add('results', AGGREGATOR_GROUP, {
       handle: h.handle,
       batchSize: o.aggregatorBatchSize ?? 100,

@@ -2,6 +2,9 @@ import type { FileJobs, FileOutcome, FileResults } from '../schemas/events.js';
 import { SCHEMA_VERSION } from '../schemas/events.js';
 import { ErrorCode } from '../schemas/errors.js';
 import type { BatchVerdict, Delivery } from '../streams/group-runner.js';
+import { runInDeliverySpan } from '../streams/telemetry.js';
+import { childTraceparent } from '../streams/trace.js';
+import { metrics } from '../streams/metrics.js';
 import type { StageDeps } from './stage-deps.js';
 import type { ClassTarget, TransferRuntime } from './runtimes/runtime.js';
 
@@ -34,11 +37,12 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
     return target;
   }
 
+  /** Built inside the delivery's span: the results entry names it as its parent. */
   function resultsEntry(jobs: FileJobs, results: FileOutcome[]): FileResults {
     return {
       type: 'file-results',
       v: SCHEMA_VERSION,
-      ...(jobs.traceparent ? { traceparent: jobs.traceparent } : {}),
+      traceparent: childTraceparent(jobs.traceparent),
       classId: jobs.classId,
       run: jobs.run,
       results,
@@ -48,25 +52,30 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
   return {
     async handle(batch: Delivery<FileJobs>[]): Promise<BatchVerdict> {
       const dead: { id: string; reason: string }[] = [];
-      const results: FileResults[] = [];
       const splits: FileJobs[] = [];
       await Promise.all(
-        batch.map(async (d) => {
-          const jobs = d.event;
-          if (d.deliveries >= SPLIT_AT_DELIVERY && jobs.files.length > 1) {
-            for (const file of jobs.files) splits.push({ ...jobs, files: [file] });
-            return;
-          }
-          const target = await targetOf(jobs.classId);
-          if (!target) {
-            dead.push({ id: d.id, reason: `unknown class ${jobs.classId}` });
-            return;
-          }
-          results.push(resultsEntry(jobs, await runtime.copy(jobs.files, target)));
-        }),
+        batch.map((d) =>
+          runInDeliverySpan(d, async () => {
+            const jobs = d.event;
+            if (d.deliveries >= SPLIT_AT_DELIVERY && jobs.files.length > 1) {
+              const traceparent = childTraceparent(jobs.traceparent);
+              for (const file of jobs.files) splits.push({ ...jobs, traceparent, files: [file] });
+              return;
+            }
+            const target = await targetOf(jobs.classId);
+            if (!target) {
+              dead.push({ id: d.id, reason: `unknown class ${jobs.classId}` });
+              return;
+            }
+            const outcomes = await runtime.copy(jobs.files, target);
+            countOutcomes(outcomes);
+            // Each batch reports as soon as it is copied, not when the slowest batch read with it
+            // is: its class's progress (and the dashboard's glyphs) move batch by batch.
+            await deps.publisher.publish('results', [resultsEntry(jobs, outcomes)]);
+          }),
+        ),
       );
       if (splits.length) await deps.publisher.publish('jobs', splits);
-      if (results.length) await deps.publisher.publish('results', results);
       return { dead };
     },
     /** A batch that kept stalling is failed file by file with the reason, so its class still ends. */
@@ -82,4 +91,15 @@ export function transferHandler(deps: StageDeps, runtime: TransferRuntime) {
       await deps.publisher.publish('results', [resultsEntry(d.event, failed)]);
     },
   };
+}
+
+/** The process counters of file outcomes (GET /metrics). */
+function countOutcomes(outcomes: readonly FileOutcome[]): void {
+  let retries = 0;
+  for (const o of outcomes) {
+    metrics.files.inc({ status: o.status });
+    if (o.status !== 'failed') metrics.bytes.inc({ status: o.status }, o.bytes);
+    retries += o.attempts - 1;
+  }
+  if (retries) metrics.retries.inc(retries);
 }

@@ -59,6 +59,10 @@ const origins = z
     ),
   );
 
+/** Log levels and formats (streams/log.ts): named here so that the variables are validated. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+
 const MiB = 1024 * 1024;
 /** S3's smallest part (every part but the last) and largest part. */
 const MIN_PART_BYTES = 5 * MiB;
@@ -140,6 +144,15 @@ export const EnvSchema = z.object({
   COLONY_SKIP_EXISTING: bool.default(false),
   /** Copy the current window of live playlists (no EXT-X-ENDLIST) instead of failing the class. */
   COLONY_ALLOW_LIVE: bool.default(false),
+  /** Token for the dashboard, its API and /metrics (bearer header or the login form's cookie). */
+  COLONY_DASHBOARD_TOKEN: z
+    .string()
+    .min(16, 'a token of at least 16 characters (e.g. openssl rand -hex 24)')
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
+  COLONY_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Unset: pretty on a terminal, JSON otherwise (see streams/log.ts). */
+  COLONY_LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
 });
 
 /** The validated configuration; its type follows from EnvSchema through loadConfig. */
@@ -159,7 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
-    const given = relevant[name];
+    // A secret is never echoed, not even a wrong one: error output ends up in logs.
+    const given = /(SECRET|TOKEN)$/.test(name) ? undefined : relevant[name];
     throw new ConfigError(
       `${name}: expected ${issue.message.replace(/^[A-Z][a-z ]*: expected /, '')}` +
         (given === undefined ? '' : `, got ${JSON.stringify(given)}`),
@@ -202,5 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     cacheControl: e.COLONY_CACHE_CONTROL,
     skipExisting: e.COLONY_SKIP_EXISTING,
     allowLive: e.COLONY_ALLOW_LIVE,
+    dashboardToken: e.COLONY_DASHBOARD_TOKEN,
+    logLevel: e.COLONY_LOG_LEVEL,
+    logFormat: e.COLONY_LOG_FORMAT,
   };
 }

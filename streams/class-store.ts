@@ -160,10 +160,15 @@ export class ClassStore {
 
   /** Failed files of a class with their reasons, in ordinal order. */
   async failures(classId: string): Promise<Failure[]> {
+    return (await this.failedFiles(classId)).map(({ path, reason }) => ({ path, reason }));
+  }
+
+  /** Failed files of a class with their ordinals and reasons, in ordinal order. */
+  async failedFiles(classId: string): Promise<(Failure & { ordinal: number })[]> {
     const raw = await this.redis.hgetall(this.keys.classFailures(classId));
     return Object.entries(raw)
-      .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([, v]) => JSON.parse(v) as Failure);
+      .map(([ordinal, v]) => ({ ordinal: Number(ordinal), ...(JSON.parse(v) as Failure) }))
+      .sort((a, b) => a.ordinal - b.ordinal);
   }
 
   /** Claims the publication of the class's current outcome; 0 when there is nothing to claim. */
@@ -179,5 +184,31 @@ export class ClassStore {
   /** Class ids, oldest request first. */
   async list(limit = 1000): Promise<string[]> {
     return this.redis.zrange(this.keys.classIndex(), 0, limit - 1);
+  }
+
+  /** How many classes were ever requested under this prefix. */
+  async count(): Promise<number> {
+    return this.redis.zcard(this.keys.classIndex());
+  }
+
+  /** The states of many classes in one round trip (undefined for a class that has none). */
+  async getMany(classIds: readonly string[]): Promise<(ClassState | undefined)[]> {
+    if (classIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of classIds) pipeline.hgetall(this.keys.classMeta(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, raw]) => {
+      if (err) throw err;
+      const r = raw as Record<string, string>;
+      return r.classId ? ClassState.parse(r) : undefined;
+    });
+  }
+
+  /**
+   * The done bitmap of a class as stored: bit i (most significant bit first of byte i/8) is set
+   * once file i reached a terminal state. Trailing bytes never set are absent.
+   */
+  async doneBits(classId: string): Promise<Buffer> {
+    return (await this.redis.getBuffer(this.keys.classDone(classId))) ?? Buffer.alloc(0);
   }
 }

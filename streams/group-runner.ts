@@ -15,8 +15,11 @@ import {
   release,
   type RawEntry,
 } from './reclaim.js';
+import { metrics } from './metrics.js';
 import type { ColonyRedis } from './scripts.js';
 import {
+  MESSAGING_SYSTEM,
+  MessagingAttributes,
   TelemetryAttributes,
   bindDeliverySpan,
   endSpan,
@@ -128,7 +131,12 @@ export class GroupRunner<S extends StreamName> {
         const message = describeError(err);
         if (message.includes('NOGROUP')) await this.ensureGroup().catch(() => {});
         if (this.errorStreak === 1 || this.errorStreak % 20 === 0) {
-          this.o.logger.warn(`${this.o.group} on ${this.key}: ${message}; retrying`);
+          this.o.logger.warn('consumer loop failed; retrying', {
+            group: this.o.group,
+            stream: this.key,
+            err: message,
+            failures: this.errorStreak,
+          });
         }
         await Promise.race([
           sleep(backoffDelay(this.errorStreak, LOOP_BACKOFF), undefined, { unref: true }),
@@ -195,7 +203,10 @@ export class GroupRunner<S extends StreamName> {
     const reply = await Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
     if (reply === 'hung') {
       read.catch(() => {});
-      this.o.logger.warn(`${this.o.group}: blocking read on ${this.key} hung; reconnecting`);
+      this.o.logger.warn('blocking read hung; reconnecting', {
+        group: this.o.group,
+        stream: this.key,
+      });
       this.o.reader.disconnect(true);
       return [];
     }
@@ -206,9 +217,12 @@ export class GroupRunner<S extends StreamName> {
     for (const [id] of entries) this.held.add(id);
     const task = this.process(entries, redelivered)
       .catch((err) => {
-        this.o.logger.warn(
-          `${this.o.group}: batch on ${this.key} handed back: ${describeError(err)}`,
-        );
+        this.o.logger.warn('batch handed back', {
+          group: this.o.group,
+          stream: this.key,
+          entries: entries.length,
+          err: describeError(err),
+        });
         return release(
           this.target,
           entries.map(([id]) => id),
@@ -264,31 +278,40 @@ export class GroupRunner<S extends StreamName> {
       if (released.size) await release(this.target, [...released], this.o.visibilityTimeoutMs);
       valid.forEach(({ id }, i) => {
         const reason = dead.get(id);
-        endSpan(
-          spans[i]!,
-          reason !== undefined ? 'dead' : released.has(id) ? 'released' : 'acked',
-          reason,
-        );
+        const outcome = reason !== undefined ? 'dead' : released.has(id) ? 'released' : 'acked';
+        metrics.deliveries.inc({ group: this.o.group, outcome });
+        endSpan(spans[i]!, outcome, reason);
       });
     } catch (err) {
+      metrics.deliveries.inc({ group: this.o.group, outcome: 'error' }, valid.length);
       for (const span of spans) endSpan(span, 'error', describeError(err));
       throw err;
     }
   }
 
-  /** One CONSUMER span per delivery, child of the span the entry's traceparent names. */
+  /**
+   * One CONSUMER span per delivery, child of the PRODUCER span the entry's traceparent names and
+   * linked to it, so that the class's trace runs on through every stage.
+   */
   private startSpan(d: Delivery<StreamEvent<S>>) {
     const span = startChildSpan(
-      `colony.${this.o.group} process`,
+      `process ${this.o.stream}`,
       d.event.traceparent,
       SpanKind.CONSUMER,
       {
+        [MessagingAttributes.System]: MESSAGING_SYSTEM,
+        [MessagingAttributes.Destination]: this.key,
+        [MessagingAttributes.OperationType]: 'process',
+        [MessagingAttributes.OperationName]: 'process',
+        [MessagingAttributes.ConsumerGroup]: this.o.group,
+        [MessagingAttributes.MessageId]: d.id,
         [TelemetryAttributes.Stage]: this.o.group,
         [TelemetryAttributes.Stream]: this.key,
         [TelemetryAttributes.EntryId]: d.id,
         [TelemetryAttributes.Deliveries]: d.deliveries,
         ...entryAttributes(d.event),
       },
+      { link: true },
     );
     bindDeliverySpan(d, span);
     return span;
@@ -298,7 +321,13 @@ export class GroupRunner<S extends StreamName> {
     d: { id: string; fields: Record<string, string>; deliveries: number },
     reason: string,
   ) {
-    this.o.logger.warn(`${this.o.group}: ${this.key} ${d.id} dead-lettered: ${reason}`);
+    this.o.logger.warn('entry dead-lettered', {
+      group: this.o.group,
+      stream: this.key,
+      entry_id: d.id,
+      deliveries: d.deliveries,
+      reason,
+    });
     await deadLetter(this.o.redis, this.o.keys, {
       stream: this.o.stream,
       sourceKey: this.key,
@@ -308,6 +337,7 @@ export class GroupRunner<S extends StreamName> {
       deliveries: d.deliveries,
       reason,
     });
+    metrics.deadLettered.inc({ stream: this.o.stream });
   }
 
   /**

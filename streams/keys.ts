@@ -78,6 +78,12 @@ export class Keys {
     return `${this.prefix}:index:classes`;
   }
 
+  /** Sorted set of deployment-wide totals (files and bytes done), sampled every few seconds by
+   * the services that serve the dashboard: the throughput chart's history. */
+  throughputSamples(): string {
+    return `${this.prefix}:samples:throughput`;
+  }
+
   /** Lease of the service that runs the scheduled trim (serve's COLONY_TRIM_INTERVAL_MS). */
   trimLease(): string {
     return `${this.prefix}:trim-lease`;

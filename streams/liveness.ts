@@ -50,11 +50,20 @@ export class Liveness {
 
   /** Which of the named consumers have a live key. */
   async alive(names: readonly string[]): Promise<boolean[]> {
-    if (names.length === 0) return [];
-    const values = await getMany(
-      this.redis,
-      names.map((n) => this.keys.alive(n)),
-    );
-    return values.map((v) => v !== null);
+    return consumersAlive(this.redis, this.keys, names);
   }
+}
+
+/** Which of the named consumers have a live key (the process behind them is running). */
+export async function consumersAlive(
+  redis: ColonyRedis,
+  keys: Keys,
+  names: readonly string[],
+): Promise<boolean[]> {
+  if (names.length === 0) return [];
+  const values = await getMany(
+    redis,
+    names.map((n) => keys.alive(n)),
+  );
+  return values.map((v) => v !== null);
 }

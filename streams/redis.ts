@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnavailableError, ReplicationError, describeError } from '../schemas/errors.js';
 import { RECONNECT_BACKOFF, backoffDelay } from '../copy/backoff.js';
+import { metrics } from './metrics.js';
 import { ColonyCluster, ShardReader, type BlockingConnection } from './cluster.js';
 import { keySlot } from './key-slot.js';
 import { parseRedisUrl, redact, type RedisTarget } from './redis-url.js';
@@ -86,6 +87,27 @@ export async function isClusterUrl(url: string, timeoutMs = 3000): Promise<boole
 }
 
 /**
+ * Counts what a connection sends (GET /metrics): every command, and every round trip, where a
+ * pipeline is one round trip however many commands it holds. ioredis hands each command of a
+ * pipeline to sendCommand with the pipeline's own write buffer as `stream`.
+ */
+function countRoundTrips(redis: Pick<Redis, 'sendCommand'>): void {
+  const send = redis.sendCommand.bind(redis);
+  const pipelines = new WeakSet<object>();
+  redis.sendCommand = ((...args: unknown[]) => {
+    metrics.redisCommands.inc();
+    const stream = args[1];
+    if (typeof stream !== 'object' || stream === null || !('isPipeline' in stream)) {
+      metrics.redisRoundTrips.inc();
+    } else if (!pipelines.has(stream)) {
+      pipelines.add(stream);
+      metrics.redisRoundTrips.inc();
+    }
+    return (send as (...a: unknown[]) => ReturnType<Redis['sendCommand']>)(...args);
+  }) as Redis['sendCommand'];
+}
+
+/**
  * A command connection with colony's scripts defined on it: a plain connection to a single
  * Redis, or an ioredis Cluster (MOVED, ASK and failovers handled, pipelines split by node) when
  * the server runs in cluster mode.
@@ -111,6 +133,7 @@ export async function connectRedis(
       redisOptions: { ...base(target.tls), ...login(target), connectionName: name },
     });
     cluster.on('error', () => {});
+    countRoundTrips(cluster as unknown as Pick<Redis, 'sendCommand'>);
     defineScripts(cluster);
     await cluster.connect();
     contexts.set(cluster, { url, target, cluster, wait });
@@ -120,6 +143,7 @@ export async function connectRedis(
     ...base(target.tls),
     connectionName: name,
   });
+  countRoundTrips(redis);
   redis.on('error', () => {
     // Reconnects are handled by retryStrategy; errors surface on the commands that fail.
   });
@@ -142,6 +166,7 @@ export async function connectBlocking(url: string, name = 'colony-reader'): Prom
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
   });
+  countRoundTrips(redis);
   redis.on('error', () => {});
   await redis.connect();
   return redis;

@@ -38,21 +38,20 @@ export function startRetentionSchedule(o: {
     const trimmed = shards.reduce((a, s) => a + s.trimmed, 0);
     const saved = shards.reduce((a, s) => a + s.memoryBefore - s.memoryAfter, 0);
     if (trimmed > 0)
-      o.logger.info(
-        `retention: trimmed ${trimmed} entries${o.archive ? ' (archived first)' : ''}`,
-        {
-          trimmed,
-          memorySavedBytes: saved,
-        },
-      );
+      o.logger.info('retention trimmed acknowledged entries', {
+        trimmed,
+        archived: Boolean(o.archive),
+        memory_saved_bytes: saved,
+      });
   };
   const timer = setInterval(() => {
     if (running) return;
     running = tick()
       .catch((err: unknown) =>
-        o.logger.warn(
-          `retention: trim failed: ${describeError(err)}; next try in ${o.intervalMs} ms`,
-        ),
+        o.logger.warn('retention trim failed; trying again later', {
+          err: describeError(err),
+          retry_in_ms: o.intervalMs,
+        }),
       )
       .finally(() => {
         running = undefined;

@@ -33,6 +33,7 @@ type Commands =
   | 'xrevrange'
   | 'xtrim'
   | 'get'
+  | 'getBuffer'
   | 'set'
   | 'del'
   | 'mget'
@@ -47,8 +48,11 @@ type Commands =
   | 'zadd'
   | 'zrange'
   | 'zcard'
+  | 'zcount'
+  | 'zrangebyscore'
   | 'zscore'
-  | 'zrem';
+  | 'zrem'
+  | 'multi';
 
 /** A Redis connection with colony's Lua scripts as commands (EVALSHA with EVAL fallback). */
 export interface ColonyRedis extends Pick<Redis, Commands> {

@@ -7,10 +7,13 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Link,
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
 import { TRACEPARENT_PATTERN, type StreamEvent, type StreamName } from '../schemas/events.js';
+import { withLogFields, type LogFields } from './log-scope.js';
+import { newTraceparent } from './trace.js';
 
 /**
  * Tracing through @opentelemetry/api only: with no SDK registered (see cli/telemetry.ts) every
@@ -30,6 +33,21 @@ export enum TelemetryAttributes {
   ManifestUrl = 'colony.manifest_url',
   Outcome = 'colony.outcome',
 }
+
+/**
+ * OpenTelemetry messaging conventions (semconv 1.27+): a PRODUCER span `send <stream>` per
+ * entry appended, a CONSUMER span `process <stream>` per delivery, child of and linked to the
+ * span that produced the entry. Redis has no registered `messaging.system` value; `redis` is it.
+ */
+export enum MessagingAttributes {
+  System = 'messaging.system',
+  Destination = 'messaging.destination.name',
+  OperationType = 'messaging.operation.type',
+  OperationName = 'messaging.operation.name',
+  ConsumerGroup = 'messaging.consumer.group.name',
+  MessageId = 'messaging.message.id',
+}
+export const MESSAGING_SYSTEM = 'redis';
 
 /** What became of a delivery: acked, handed back, dead-lettered, or handed back by a throw. */
 export type DeliveryOutcome = 'acked' | 'released' | 'dead' | 'error';
@@ -56,10 +74,38 @@ export function startChildSpan(
   traceparent: string | undefined,
   kind: SpanKind,
   attributes: Attributes,
+  options: { link?: boolean } = {},
 ): Span {
   const remote = remoteSpanContext(traceparent);
   const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
-  return tracer.startSpan(name, { kind, attributes: redactAttributes(attributes) }, parent);
+  const links: Link[] = remote && options.link ? [{ context: remote }] : [];
+  return tracer.startSpan(name, { kind, attributes: redactAttributes(attributes), links }, parent);
+}
+
+/** The W3C traceparent naming a span; undefined for an invalid (no trace) context. */
+export function formatTraceparent(span: SpanContext): string | undefined {
+  if (!isSpanContextValid(span)) return undefined;
+  return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * The traceparent of a new trace for a request that arrived without one (the command line, a
+ * catalog): a root span, ended at once, so that the trace has its root; a fresh random
+ * traceparent when tracing is off.
+ */
+export function rootTraceparent(name: string, attributes: Attributes): string {
+  const span = tracer.startSpan(name, {
+    kind: SpanKind.INTERNAL,
+    root: true,
+    attributes: redactAttributes(attributes),
+  });
+  span.end();
+  return formatTraceparent(span.spanContext()) ?? newTraceparent();
+}
+
+/** trace_id and span_id of a span for log lines; nothing for an invalid context. */
+export function traceLogFields(span: SpanContext): LogFields {
+  return isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
 
 /**
@@ -118,5 +164,12 @@ export function bindDeliverySpan(delivery: object, span: Span): void {
  */
 export function runInDeliverySpan<T>(delivery: object, fn: () => T): T {
   const span = deliverySpans.get(delivery);
-  return span ? context.with(trace.setSpan(context.active(), span), fn) : fn();
+  if (!span) return fn();
+  // Log lines inside carry the delivery's trace and class, traced or not.
+  const classId = (delivery as { event?: { classId?: unknown } }).event?.classId;
+  const fields: LogFields = {
+    ...traceLogFields(span.spanContext()),
+    ...(typeof classId === 'string' ? { class_id: classId } : {}),
+  };
+  return withLogFields(fields, () => context.with(trace.setSpan(context.active(), span), fn));
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ function sourceFiles(dir: string): string[] {
     const path = join(dir, name);
     if (name === 'node_modules' || name === 'dist' || name === 'fixtures') continue;
     if (statSync(path).isDirectory()) out = out.concat(sourceFiles(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
+    else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts')) out.push(path);
   }
   return out;
 }
@@ -35,9 +35,11 @@ function sourceFiles(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)];
+  // `./x.js` names x.ts or, in the dashboard's front end, x.tsx.
   return specs
     .map((m) => resolve(dirname(file), m[1]!).replace(/\.js$/, '.ts'))
-    .filter((p) => p.endsWith('.ts'));
+    .filter((p) => p.endsWith('.ts'))
+    .map((p) => (existsSync(p) || !existsSync(`${p}x`) ? p : `${p}x`));
 }
 
 const folders = Object.keys(MAY_IMPORT).filter((f) => {

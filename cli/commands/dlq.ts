@@ -4,9 +4,9 @@ import { DlqOptions } from '../../schemas/cli.js';
 import { DlqListDocument, jsonDocument } from '../../schemas/cli-output.js';
 import { UsageError } from '../../schemas/errors.js';
 import {
-  listDeadLetters,
   purgeDeadLetters,
   retryDeadLetters,
+  selectDeadLetters,
   type StoredDeadLetter,
 } from '../../streams/dead-letters.js';
 import { Keys } from '../../streams/keys.js';
@@ -88,12 +88,16 @@ async function runDlq(action: Action, ids: string[], raw: RawOptions, config: Co
   const redis = await connectRedis(config.redisUrl, 'colony-dlq');
   try {
     const keys = new Keys(config.prefix, config.shards);
-    let letters: StoredDeadLetter[] = await listDeadLetters(redis, keys, {
-      limit: action === 'list' ? (opts.limit ?? 1000) : Number.MAX_SAFE_INTEGER,
-      ...(opts.stream ? { stream: opts.stream } : {}),
-      ...(opts.class ? { classId: opts.class } : {}),
-    });
-    if (ids.length) letters = letters.filter((l) => ids.includes(l.id));
+    const letters: StoredDeadLetter[] = await selectDeadLetters(
+      redis,
+      keys,
+      {
+        ids,
+        ...(opts.stream ? { stream: opts.stream } : {}),
+        ...(opts.class ? { classId: opts.class } : {}),
+      },
+      action === 'list' ? (opts.limit ?? 1000) : Number.MAX_SAFE_INTEGER,
+    );
     if (action === 'list') {
       if (opts.json) {
         process.stdout.write(jsonDocument(DlqListDocument, { deadLetters: letters }) + '\n');

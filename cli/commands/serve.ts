@@ -8,7 +8,12 @@ import {
   UsageError,
   describeError,
 } from '../../schemas/errors.js';
-import { startStages, STAGE_NAMES, type StageHost } from '../../consumers/stages.js';
+import {
+  startStages,
+  STAGE_NAMES,
+  type StageHost,
+  type StageName,
+} from '../../consumers/stages.js';
 import { createLogger } from '../../streams/log.js';
 import { probeRedis } from '../../streams/redis.js';
 import { verifyRedis } from '../../streams/server-check.js';
@@ -18,6 +23,7 @@ import type { Logger } from '../../streams/log.js';
 import { prose, runWith, verbosity, type RawOptions } from '../command-kit.js';
 import { parseOptions } from '../errors.js';
 import { startServiceHttp, type ServiceHttp } from '../http-server.js';
+import { requireDashboardToken } from '../bind-check.js';
 import { onStopSignals } from '../signals.js';
 
 /** A service that could not start: a port in use, an address it cannot bind. */
@@ -77,12 +83,10 @@ async function runServe(raw: RawOptions, base: Config): Promise<number> {
       .filter(Boolean),
     port: raw.port,
   });
-  const level = raw.quiet
-    ? 'warn'
-    : raw.verbose
-      ? 'debug'
-      : ((process.env.COLONY_LOG_LEVEL as 'info' | undefined) ?? 'info');
-  const logger = createLogger(level, 'colony');
+  const level = raw.quiet ? 'warn' : raw.verbose ? 'debug' : config.logLevel;
+  const logger = createLogger(level, 'colony', { format: config.logFormat });
+  if (opts.port !== undefined)
+    requireDashboardToken(process.env.COLONY_HOST ?? '127.0.0.1', config.dashboardToken);
   // Signals are taken from the start: a stop asked for while starting is honoured once started,
   // instead of killing the process half way through its start. A second signal exits at once.
   let stopAsked = false;
@@ -99,15 +103,15 @@ async function runServe(raw: RawOptions, base: Config): Promise<number> {
       );
     await waitForRedis(config.redisUrl, logger, () => stopAsked);
     if (stopAsked) return 0;
-    const server = await verifyRedis(config.redisUrl, { report: (f) => logger.warn(f.message) });
+    const server = await verifyRedis(config.redisUrl, {
+      report: (f) => logger.warn('Redis check', { check: f.check, reason: f.message }),
+    });
     const persistence = server.findings.find((f) => f.check === 'persistence' && f.level === 'ok');
-    if (persistence) logger.info(persistence.message);
+    if (persistence) logger.info('Redis persistence', { reason: persistence.message });
     if (server.cluster)
-      logger.info(
-        `Redis Cluster: ${server.masters?.length ?? 0} masters, ${config.shards} stream shards`,
-      );
+      logger.info('Redis Cluster', { masters: server.masters?.length ?? 0, shards: config.shards });
     const host = await startStages({ config, stages: opts.stages, logger });
-    logger.info(`serving stages ${opts.stages.join(', ')} as ${host.consumer}`);
+    logger.info('serving', { stages: opts.stages, consumer: host.consumer });
     let http: ServiceHttp | undefined;
     try {
       if (opts.port !== undefined)
@@ -146,15 +150,24 @@ async function runServe(raw: RawOptions, base: Config): Promise<number> {
 async function listen(
   port: number,
   host: StageHost,
-  stages: readonly string[],
+  stages: readonly StageName[],
   config: Config,
   logger: Logger,
 ): Promise<ServiceHttp> {
   if (!config.webhookSecret) {
-    logger.warn('COLONY_WEBHOOK_SECRET is not set: the webhook accepts unsigned requests');
+    logger.warn('webhook accepts unsigned requests: COLONY_WEBHOOK_SECRET is not set');
   }
-  if (!config.dest) logger.warn('COLONY_DEST is not set: webhook classes cannot be enqueued');
+  if (!config.dest) logger.warn('webhook classes cannot be enqueued: COLONY_DEST is not set');
   const address = process.env.COLONY_HOST ?? '127.0.0.1';
+  // Loaded only here: a stage scaled out without --port starts without the dashboard's code.
+  const { startServiceRoutes } = await import('../service-routes.js');
+  const routes = await startServiceRoutes({
+    redis: host.redis,
+    keys: host.deps.keys,
+    config,
+    logger: logger.child({ stage: 'service' }),
+    stages,
+  });
   let http: ServiceHttp;
   try {
     http = await startServiceHttp({
@@ -163,8 +176,10 @@ async function listen(
       redis: host.redis,
       deps: host.deps,
       info: { consumer: host.consumer, stages },
+      routes,
     });
   } catch (err) {
+    routes.close();
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'EADDRINUSE'
@@ -176,7 +191,7 @@ async function listen(
             : describeError(err);
     throw new StartupError(`cannot listen on ${address}:${port} (--port): ${why}`);
   }
-  logger.info(`listening on ${http.url} (POST /hooks/class-completed, GET /healthz)`);
+  logger.info('listening', { url: http.url });
   return http;
 }
 
@@ -195,7 +210,7 @@ async function waitForRedis(url: string, logger: Logger, stopAsked: () => boolea
       return;
     } catch (err) {
       if (Date.now() > deadline || stopAsked()) throw err;
-      if (attempt === 0) logger.warn(`waiting for Redis: ${(err as Error).message}`);
+      if (attempt === 0) logger.warn('waiting for Redis', { err: (err as Error).message });
       await new Promise((r) => setTimeout(r, 250));
     }
   }

@@ -87,9 +87,13 @@ export async function runTransfer(opts: TransferOptions, baseConfig: Config): Pr
   const release = onStopSignals((signal) => {
     interrupted = signal;
   });
-  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony');
+  const logger = createLogger(opts.verbose ? 'info' : 'error', 'colony', {
+    format: config.logFormat,
+  });
   try {
-    await verifyRedis(config.redisUrl, { report: (f) => logger.warn(f.message) });
+    await verifyRedis(config.redisUrl, {
+      report: (f) => logger.warn('Redis check', { check: f.check, reason: f.message }),
+    });
     const classes = [...new Map(opts.manifests.map((m) => [classIdFor(m, opts.dest), m]))].map(
       ([classId, manifestUrl]) => ({ classId, manifestUrl }),
     );

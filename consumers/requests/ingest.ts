@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ClassRequested, SCHEMA_VERSION } from '../../schemas/events.js';
 import type { ClassStore } from '../../streams/class-store.js';
 import type { EventPublisher } from '../../streams/publisher.js';
-import { newTraceparent } from '../../streams/trace.js';
+import { TelemetryAttributes, rootTraceparent } from '../../streams/telemetry.js';
 
 export type ClassRequest = {
   classId: string;
@@ -52,9 +52,15 @@ export async function requestClass(
   classes: ClassStore,
   publisher: EventPublisher,
   req: ClassRequest,
-  options: { presumeLostAfterMs?: number } = {},
+  options: {
+    presumeLostAfterMs?: number;
+    /** The span the request arrived in (the webhook's SERVER span): the class's trace starts there. */
+    traceparent?: string | undefined;
+  } = {},
 ): Promise<RequestReceipt> {
-  const traceparent = newTraceparent();
+  const traceparent =
+    options.traceparent ??
+    rootTraceparent('request class', { [TelemetryAttributes.ClassId]: req.classId });
   const answer = await classes.request({
     classId: req.classId,
     manifestUrl: req.manifestUrl,

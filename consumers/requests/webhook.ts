@@ -1,6 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
+import { describeError } from '../../schemas/errors.js';
 import { ClassCompletedBody, WEBHOOK_MAX_BODY_BYTES } from '../../schemas/webhook.js';
+import { withLogFields } from '../../streams/log-scope.js';
 import type { Logger } from '../../streams/log.js';
+import {
+  TelemetryAttributes,
+  formatTraceparent,
+  startChildSpan,
+  traceLogFields,
+} from '../../streams/telemetry.js';
 import { requestClass } from './ingest.js';
 import type { StageDeps } from '../stage-deps.js';
 import { verifyWebhook } from './webhook-signature.js';
@@ -20,7 +36,7 @@ export function webhookHandler(
 ) {
   const { config, logger } = deps;
 
-  async function respond(req: IncomingMessage): Promise<Reply> {
+  async function respond(req: IncomingMessage, span: Span): Promise<Reply> {
     if (req.method !== 'POST') return { status: 405, body: { error: 'use POST' } };
     const raw = await readBody(req, WEBHOOK_MAX_BODY_BYTES);
     if (raw === 'too-large')
@@ -41,21 +57,27 @@ export function webhookHandler(
       return { status: 400, body: { error: 'invalid class-completed body', reasons } };
     }
     const event = parsed.data;
+    span.setAttribute(TelemetryAttributes.ClassId, event.classId);
     if (event.test || event.aborted) {
       const skipped = event.test ? 'test class' : 'aborted class';
-      logger.info(`webhook: skipped ${event.classId}: ${skipped}`);
+      logger.info('webhook class skipped', { class_id: event.classId, reason: skipped });
       return { status: 200, body: { skipped } };
     }
     if (!config.dest)
       return { status: 503, body: { error: 'COLONY_DEST is not set: nowhere to copy classes to' } };
-    const receipt = await requestClass(deps.classes, deps.publisher, {
-      classId: event.classId,
-      manifestUrl: event.manifestUrl,
-      dest: config.dest,
-      title: event.title,
-      version: event.version,
-      recordedAt: event.recordedAt,
-    });
+    const receipt = await requestClass(
+      deps.classes,
+      deps.publisher,
+      {
+        classId: event.classId,
+        manifestUrl: event.manifestUrl,
+        dest: config.dest,
+        title: event.title,
+        version: event.version,
+        recordedAt: event.recordedAt,
+      },
+      { traceparent: formatTraceparent(span.spanContext()) },
+    );
     if (receipt.state === 'conflict') {
       return {
         status: 409,
@@ -74,14 +96,35 @@ export function webhookHandler(
     };
   }
 
+  // The class's trace begins here: a SERVER span, child of the studio's traceparent when its
+  // request carries one, parent of the class-completed entry.
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const span = startChildSpan(
+      `${req.method === 'POST' ? 'POST' : 'HTTP'} ${WEBHOOK_PATH}`,
+      header(req, 'traceparent'),
+      SpanKind.SERVER,
+      {
+        'http.request.method': req.method ?? '',
+        'http.route': WEBHOOK_PATH,
+        'url.path': WEBHOOK_PATH,
+      },
+    );
+    const spanContext = span.spanContext();
     let reply: Reply;
     try {
-      reply = await respond(req);
+      reply = await withLogFields(traceLogFields(spanContext), () =>
+        context.with(trace.setSpan(ROOT_CONTEXT, span), () => respond(req, span)),
+      );
     } catch (err) {
-      logger.error(`webhook: ${(err as Error).message}`);
+      logger.error('webhook could not enqueue the class', {
+        ...traceLogFields(spanContext),
+        err: describeError(err),
+      });
       reply = { status: 503, body: { error: 'could not enqueue the class; retry later' } };
     }
+    span.setAttribute('http.response.status_code', reply.status);
+    if (reply.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
     const body = JSON.stringify(reply.body);
     res.writeHead(reply.status, {
       'content-type': 'application/json',

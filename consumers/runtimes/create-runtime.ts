@@ -1,4 +1,5 @@
 import type { Config } from '../../schemas/config.js';
+import type { Logger } from '../../streams/log.js';
 import { LambdaRuntime } from './lambda-runtime.js';
 import { LocalRuntime } from './local-runtime.js';
 import type { TransferRuntime } from './runtime.js';
@@ -9,6 +10,8 @@ import type { TransferRuntime } from './runtime.js';
  *
  * @throws ConfigError when the Lambda settings are missing or inconsistent.
  */
-export function createRuntime(config: Config): TransferRuntime {
-  return config.runtime === 'lambda' ? new LambdaRuntime(config) : new LocalRuntime(config);
+export function createRuntime(config: Config, logger?: Logger): TransferRuntime {
+  return config.runtime === 'lambda'
+    ? new LambdaRuntime(config, logger ? { logger } : {})
+    : new LocalRuntime(config);
 }

@@ -12,6 +12,8 @@ import { COPY_BACKOFF, backoffDelay, retryAfterOf, sleep } from '../../copy/back
 import { errorName, statusOf } from '../../copy/s3-errors.js';
 import { regionFromDefaultChain } from '../../copy/s3-client.js';
 import { Limiter } from '../../copy/limiter.js';
+import type { Logger } from '../../streams/log.js';
+import { metrics } from '../../streams/metrics.js';
 import type { ClassTarget, TransferRuntime } from './runtime.js';
 
 export type LambdaRuntimeOptions = {
@@ -27,7 +29,8 @@ export type LambdaRuntimeOptions = {
   backoffMaxMs?: number;
   /** Largest request payload; a batch that would be larger is split. Default 6,000,000 bytes. */
   payloadLimitBytes?: number;
-  logger?: { warn(message: string): void };
+  /** Where retried invocations are reported (throttling, function errors). */
+  logger?: Pick<Logger, 'warn'>;
 };
 
 /** Lambda's limit for a synchronous request payload is 6 MiB; stay under it with room to spare. */
@@ -207,9 +210,13 @@ export class LambdaRuntime implements TransferRuntime {
             { cause: err },
           );
         }
-        this.options.logger?.warn(
-          `invoke ${this.functionName}: ${describeInvokeError(err)}; retrying`,
-        );
+        this.options.logger?.warn('lambda invoke failed; retrying', {
+          function: this.functionName,
+          err: describeInvokeError(err),
+          throttled: isThrottle(err),
+          attempt: attempts,
+          files: pending.length,
+        });
         await sleep(this.backoff(attempts, retryAfterOf(err)));
         continue;
       }
@@ -223,7 +230,12 @@ export class LambdaRuntime implements TransferRuntime {
             true,
           );
         }
-        this.options.logger?.warn(`${this.functionName}: ${verdict.reason}; retrying`);
+        this.options.logger?.warn('lambda function failed; retrying', {
+          function: this.functionName,
+          reason: verdict.reason,
+          attempt: functionErrors,
+          files: pending.length,
+        });
         await sleep(this.backoff(functionErrors));
         continue;
       }
@@ -278,16 +290,28 @@ export class LambdaRuntime implements TransferRuntime {
 
   private async invoke(payload: CopyInvocationInput, timeoutMs: number, stop: AbortSignal) {
     const signal = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]);
-    return this.limiter.run(() =>
-      this.client.send(
-        new InvokeCommand({
-          FunctionName: this.functionName,
-          InvocationType: 'RequestResponse',
-          Payload: Buffer.from(JSON.stringify(payload)),
-        }),
-        { abortSignal: signal },
-      ),
-    );
+    return this.limiter.run(async () => {
+      const timer = metrics.lambdaDuration.startTimer();
+      try {
+        const output = await this.client.send(
+          new InvokeCommand({
+            FunctionName: this.functionName,
+            InvocationType: 'RequestResponse',
+            Payload: Buffer.from(JSON.stringify(payload)),
+          }),
+          { abortSignal: signal },
+        );
+        metrics.lambdaInvocations.inc({ result: output.FunctionError ? 'function_error' : 'ok' });
+        return output;
+      } catch (err) {
+        const throttled = isThrottle(err);
+        if (throttled) metrics.lambdaThrottles.inc();
+        metrics.lambdaInvocations.inc({ result: throttled ? 'throttled' : 'error' });
+        throw err;
+      } finally {
+        timer();
+      }
+    });
   }
 
   /** The function's answer: one valid outcome per file sent, or why not. */
@@ -343,6 +367,11 @@ export class LambdaRuntime implements TransferRuntime {
       retryAfterMs,
     );
   }
+}
+
+/** Lambda said slow down: too many concurrent invocations or requests. */
+function isThrottle(err: unknown): boolean {
+  return errorName(err) === 'TooManyRequestsException' || statusOf(err) === 429;
 }
 
 function isTooLarge(err: unknown): boolean {

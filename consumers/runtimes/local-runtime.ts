@@ -5,6 +5,7 @@ import type { Destination } from '../../copy/destinations/destination.js';
 import { openDestination } from '../../copy/destinations/open-destination.js';
 import { Limiter } from '../../copy/limiter.js';
 import { SchemeSource } from '../../copy/sources/scheme-source.js';
+import { metrics } from '../../streams/metrics.js';
 import type { ClassTarget, TransferRuntime } from './runtime.js';
 
 /** The default runtime: copies in this process, COLONY_CONCURRENCY at a time across batches. */
@@ -43,6 +44,8 @@ export class LocalRuntime implements TransferRuntime {
         skipExisting: c.skipExisting,
         multipart: { thresholdBytes: c.multipartThresholdBytes, partBytes: c.multipartPartBytes },
         ...(c.cacheControl ? { cacheControl: c.cacheControl } : {}),
+        onFile: (outcome, seconds) =>
+          metrics.copyDuration.observe({ status: outcome.status }, seconds),
       },
       this.limiter,
     );

@@ -20,7 +20,7 @@ import { Keys } from '../../streams/keys.js';
 import { keySlot } from '../../streams/key-slot.js';
 import { ClassStore } from '../../streams/class-store.js';
 import { Publisher } from '../../streams/publisher.js';
-import type { Logger } from '../../streams/log.js';
+import { createLogger, type Logger } from '../../streams/log.js';
 import { startStages } from '../../consumers/stages.js';
 import { loadConfig } from '../../schemas/config.js';
 import { SCHEMA_VERSION } from '../../schemas/events.js';
@@ -360,14 +360,15 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', { skip: !hasRedisServer }
       { type: 'file-results', v: SCHEMA_VERSION, classId, run: 1, results: files },
     ]);
     const handedBack: string[] = [];
-    const logger: Logger = {
-      debug() {},
-      info() {},
-      error() {},
-      warn: (msg) => {
-        if (msg.includes('handed back')) handedBack.push(msg);
+    const logger: Logger = createLogger('warn', 'colony', {
+      format: 'json',
+      destination: {
+        write: (line: string) => {
+          const l = JSON.parse(line) as { msg: string; err?: string };
+          if (l.msg === 'batch handed back') handedBack.push(String(l.err));
+        },
       },
-    };
+    });
     const host = await startStages({
       config: {
         ...loadConfig({ REDIS_URL: cluster.url }),

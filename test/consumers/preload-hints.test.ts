@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
 import { startStages, type StageHost } from '../../consumers/stages.js';
-import type { Logger } from '../../streams/log.js';
+import { createLogger, type Logger } from '../../streams/log.js';
 import { deletePrefix, testConfig, TEST_REDIS_URL, waitFor } from '../helpers/redis.js';
 import { playlist, startRouteOrigin, type RouteOrigin } from './crawl/hls-origin.js';
 
@@ -18,13 +18,11 @@ let host: StageHost;
 let origin: RouteOrigin;
 let root: string;
 let dest: string;
-const lines: string[] = [];
-const logger: Logger = {
-  debug: () => {},
-  info: (msg) => lines.push(msg),
-  warn: (msg) => lines.push(msg),
-  error: (msg) => lines.push(msg),
-};
+const lines: Record<string, unknown>[] = [];
+const logger: Logger = createLogger('info', 'colony', {
+  format: 'json',
+  destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+});
 const binary = (body: string) => ({ body, type: 'video/mp4' });
 
 before(async () => {
@@ -100,10 +98,13 @@ test('preload hints the origin serves are copied; one not produced yet is record
   );
   assert.equal(await readFile(join(dest, 'll/init2.mp4'), 'utf8'), 'init two, hinted and produced');
   assert.ok(
-    lines.some((l) =>
-      /preload hint .*\/ll\/p1\.2\.mp4 not served yet, not copied: .*HTTP 404/.test(l),
+    lines.some(
+      (l) =>
+        l.msg === 'preload hint not served yet, not copied' &&
+        /\/ll\/p1\.2\.mp4$/.test(String(l.url)) &&
+        /HTTP 404/.test(String(l.reason)),
     ),
-    lines.join('\n'),
+    JSON.stringify(lines),
   );
 });
 

@@ -10,16 +10,27 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-node';
+import { SpanKind } from '@opentelemetry/api';
+import { startServiceHttp } from '../../cli/http-server.js';
 import { startSampleOrigin } from '../../cli/sample-origin.js';
-import { classIdFor, requestClass } from '../../consumers/requests/ingest.js';
+import { signWebhook } from '../../consumers/requests/webhook-signature.js';
+import { requestClass } from '../../consumers/requests/ingest.js';
 import { startStages } from '../../consumers/stages.js';
 import { isFinished } from '../../schemas/class-state.js';
 import { decodeEntry, fieldsToRecord } from '../../streams/codec.js';
+import { ClassStore } from '../../streams/class-store.js';
+import { Keys } from '../../streams/keys.js';
 import { silentLogger } from '../../streams/log.js';
-import { TelemetryAttributes, redact, remoteSpanContext } from '../../streams/telemetry.js';
+import { Publisher } from '../../streams/publisher.js';
+import {
+  MessagingAttributes,
+  TelemetryAttributes,
+  redact,
+  remoteSpanContext,
+} from '../../streams/telemetry.js';
 import { childTraceparent } from '../../streams/trace.js';
 import { HLS_ROOT } from '../helpers/fixtures.js';
-import { TEST_REDIS_URL, deletePrefix, testConfig, waitFor } from '../helpers/redis.js';
+import { TEST_REDIS_URL, deletePrefix, testConfig, testRedis, waitFor } from '../helpers/redis.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -65,14 +76,47 @@ describe('redact', () => {
   });
 });
 
+describe('a request without a trace', () => {
+  test('starts one at a root span, parent of the class-completed entry', async () => {
+    // Prepare
+    const config = testConfig();
+    cleanups.push(() => deletePrefix(TEST_REDIS_URL, config.prefix));
+    const redis = await testRedis();
+    cleanups.push(async () => redis.disconnect());
+    const keys = new Keys(config.prefix);
+
+    // Act: as colony transfer and colony scan request classes.
+    await requestClass(new ClassStore(redis, keys), new Publisher(redis, keys), {
+      classId: 'cli-class',
+      manifestUrl: 'https://cdn.example/a.m3u8',
+      dest: 'file:///tmp/unused',
+    });
+
+    // Assess
+    const spans = exporter.getFinishedSpans();
+    const root = spans.find(
+      (s) =>
+        s.name === 'request class' && s.attributes[TelemetryAttributes.ClassId] === 'cli-class',
+    );
+    assert.ok(root, 'a root span for the request');
+    assert.equal(root.parentSpanContext, undefined);
+    const send = spans.find(
+      (s) => s.name === 'send classes' && s.spanContext().traceId === root.spanContext().traceId,
+    );
+    assert.equal(send?.parentSpanContext?.spanId, root.spanContext().spanId);
+  });
+});
+
 describe('tracing through the stages', () => {
-  test('one trace from the class request to its outcome, with no query string in any span', async () => {
-    // Prepare: the three stages in this process, an origin on loopback, a manifest URL with a token.
+  test('one trace from the studio request through every batch and result to class-transferred', async () => {
+    // Prepare: the three stages and the webhook in this process, an origin on loopback, a
+    // manifest URL with a token, batches of 2 files so that the class has several.
     const origin = await startSampleOrigin({ root: HLS_ROOT });
     cleanups.push(() => origin.close());
     const out = await mkdtemp(join(tmpdir(), 'colony-telemetry-'));
     cleanups.push(() => rm(out, { recursive: true, force: true }));
-    const config = testConfig();
+    const secret = 'whsec-telemetry-0123456789';
+    const config = testConfig({ batchSize: 2, webhookSecret: secret, dest: `file://${out}` });
     cleanups.push(() => deletePrefix(TEST_REDIS_URL, config.prefix));
     const host = await startStages({
       config,
@@ -80,13 +124,31 @@ describe('tracing through the stages', () => {
       logger: silentLogger,
     });
     cleanups.push(() => host.stop());
+    const http = await startServiceHttp({
+      port: 0,
+      host: '127.0.0.1',
+      redis: host.redis,
+      deps: host.deps,
+      info: {},
+    });
+    cleanups.push(() => http.close());
     const plainUrl = `${origin.url}/hls/media-only/index.m3u8`;
-    const manifestUrl = `${plainUrl}?token=secret`;
-    const dest = `file://${out}`;
-    const classId = classIdFor(manifestUrl, dest);
+    const classId = 'telemetry-class';
+    const body = JSON.stringify({ classId, manifestUrl: `${plainUrl}?token=secret` });
+    const studioTrace = 'c0ffee'.padEnd(32, '1');
+    const studioSpan = 'beef'.padEnd(16, '2');
 
-    // Act
-    await requestClass(host.deps.classes, host.deps.publisher, { classId, manifestUrl, dest });
+    // Act: the studio's request, carrying its own trace.
+    const res = await fetch(`${http.url}/hooks/class-completed`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-colony-signature': signWebhook(secret, body),
+        traceparent: `00-${studioTrace}-${studioSpan}-01`,
+      },
+      body,
+    });
+    assert.equal(res.status, 202, await res.text());
     const state = await waitFor(
       async () => {
         const s = await host.deps.classes.get(classId);
@@ -95,69 +157,98 @@ describe('tracing through the stages', () => {
       30_000,
       'class to finish',
     );
-    const ofClass = () =>
+    const named = (name: string) =>
       exporter
         .getFinishedSpans()
-        .filter((s) => s.attributes[TelemetryAttributes.ClassId] === classId);
-    const byStage = (spans: ReadableSpan[], stage: string) =>
-      spans.filter((s) => s.attributes[TelemetryAttributes.Stage] === stage);
-    // The aggregator's span ends once its batch is acked, just after the class finished.
-    const spans = await waitFor(
-      async () => {
-        const s = ofClass();
-        return byStage(s, 'aggregator').length > 0 ? s : undefined;
-      },
+        .filter((s) => s.spanContext().traceId === studioTrace && s.name === name);
+    // The aggregator's span ends once its batch is acked, just after the outcome was published.
+    await waitFor(
+      async () =>
+        named('send outcomes').length > 0 && named('process results').length >= 2
+          ? true
+          : undefined,
       10_000,
-      'aggregator span',
+      'outcome span',
     );
+    const spans = exporter.getFinishedSpans();
+    const ofTrace = spans.filter((s) => s.spanContext().traceId === studioTrace);
+    const shown = ofTrace.map(
+      (s) => `${s.name} ${s.spanContext().spanId}<-${s.parentSpanContext?.spanId}`,
+    );
+    const one = (name: string) => {
+      const found = named(name);
+      assert.equal(found.length, 1, `one ${name} span: ${shown.join(', ')}`);
+      return found[0]!;
+    };
+    const childrenOf = (parents: ReadableSpan[], name: string) => {
+      const ids = new Set(parents.map((p) => p.spanContext().spanId));
+      const children = named(name);
+      for (const c of children)
+        assert.ok(
+          ids.has(c.parentSpanContext?.spanId ?? ''),
+          `${name} has a known parent: ${shown.join(', ')}`,
+        );
+      return children;
+    };
 
-    // Assess
+    // Assess: the chain, span by span.
     assert.equal(state.status, 'transferred');
-    const [entry] = await host.redis.xrange(host.deps.keys.stream('classes'), '-', '+');
-    const requested = decodeEntry('classes', fieldsToRecord(entry![1]));
-    const classTrace = remoteSpanContext(requested.traceparent);
-    assert.ok(classTrace, 'the class-completed entry carries a traceparent');
-
-    const crawler = byStage(spans, 'crawler');
-    const transfer = byStage(spans, 'transfer');
-    const aggregator = byStage(spans, 'aggregator');
-    assert.equal(crawler.length, 1);
-    assert.ok(transfer.length >= 1, 'transfer spans');
-    assert.ok(aggregator.length >= 1, 'aggregator spans');
-    for (const span of spans) {
-      assert.equal(
-        span.spanContext().traceId,
-        classTrace.traceId,
-        `${span.name} is in the class's trace`,
-      );
-      assert.equal(span.attributes[TelemetryAttributes.Outcome], 'acked');
-    }
-    assert.equal(crawler[0]!.name, 'colony.crawler process');
+    const batches = Math.ceil(state.total / 2);
+    assert.ok(batches >= 2, 'several batches');
+    const server = one('POST /hooks/class-completed');
+    assert.equal(server.kind, SpanKind.SERVER);
     assert.equal(
-      crawler[0]!.parentSpanContext?.spanId,
-      classTrace.spanId,
-      'crawler span is the child of the request',
+      server.parentSpanContext?.spanId,
+      studioSpan,
+      'the webhook continues the studio trace',
     );
-    for (const span of [...transfer, ...aggregator]) {
-      assert.equal(
-        span.parentSpanContext?.spanId,
-        crawler[0]!.spanContext().spanId,
-        `${span.name} is below the crawl`,
-      );
-    }
+    assert.equal(server.attributes['http.response.status_code'], 202);
+    const sendClass = one('send classes');
+    assert.equal(sendClass.kind, SpanKind.PRODUCER);
+    assert.equal(sendClass.parentSpanContext?.spanId, server.spanContext().spanId);
+    const crawl = one('process classes');
+    assert.equal(crawl.kind, SpanKind.CONSUMER);
+    assert.equal(crawl.parentSpanContext?.spanId, sendClass.spanContext().spanId);
+    assert.deepEqual(
+      crawl.links.map((l) => l.context.spanId),
+      [sendClass.spanContext().spanId],
+      'the consumer span links to the producer span',
+    );
+    assert.equal(crawl.attributes[MessagingAttributes.ConsumerGroup], 'crawler');
+    const sendJobs = childrenOf([crawl], 'send jobs');
+    assert.equal(sendJobs.length, batches, 'one producer span per jobs batch');
+    const copies = childrenOf(sendJobs, 'process jobs');
+    assert.equal(copies.length, batches, 'every batch was processed in the trace');
     assert.equal(
-      transfer.reduce((n, s) => n + Number(s.attributes[TelemetryAttributes.Files]), 0),
+      copies.reduce((n, s) => n + Number(s.attributes[TelemetryAttributes.Files]), 0),
       state.total,
       'transfer spans count every file',
     );
+    const sendResults = childrenOf(copies, 'send results');
+    assert.equal(sendResults.length, batches, 'one results entry per batch');
+    const counted = childrenOf(sendResults, 'process results');
+    assert.equal(counted.length, batches, 'every result was counted in the trace');
+    const outcome = one('send outcomes');
+    assert.equal(outcome.kind, SpanKind.PRODUCER);
+    assert.equal(outcome.attributes[TelemetryAttributes.EventType], 'class-transferred');
+    childrenOf(counted, 'send outcomes');
+    for (const s of [crawl, ...copies, ...counted])
+      assert.equal(s.attributes[TelemetryAttributes.Outcome], 'acked', s.name);
+    for (const s of sendJobs)
+      assert.ok(String(s.attributes[MessagingAttributes.MessageId]).includes('-'), 'the entry id');
+
+    // The entries on the streams carry the producer spans' traceparents.
+    const [entry] = await host.redis.xrange(host.deps.keys.stream('outcomes'), '-', '+');
+    const published = decodeEntry('outcomes', fieldsToRecord(entry![1]));
+    assert.equal(remoteSpanContext(published.traceparent)?.spanId, outcome.spanContext().spanId);
     assert.equal(
-      crawler[0]!.attributes[TelemetryAttributes.ManifestUrl],
+      crawl.attributes[TelemetryAttributes.ManifestUrl],
       plainUrl,
       'manifest URL without its query',
     );
 
     // Nothing any span says, in any attribute or status, holds a query string or the token.
-    for (const span of exporter.getFinishedSpans()) {
+    for (const span of spans) {
       const said = JSON.stringify([span.name, span.attributes, span.status, span.events]);
       assert.ok(!said.includes('?'), `${span.name} says no query string: ${said}`);
       assert.ok(!said.includes('secret'), `${span.name} does not carry the token`);

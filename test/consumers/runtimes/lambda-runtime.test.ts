@@ -11,6 +11,8 @@ import { LocalRuntime } from '../../../consumers/runtimes/local-runtime.js';
 import { createHandler, type CopyHandler } from '../../../lambda/handler.js';
 import type { Config } from '../../../schemas/config.js';
 import { ConfigError } from '../../../schemas/errors.js';
+import { createLogger } from '../../../streams/log.js';
+import { metricsRegistry } from '../../../streams/metrics.js';
 import type { JobFile } from '../../../schemas/events.js';
 import { CopyInvocation } from '../../../schemas/lambda.js';
 import { testConfig } from '../../helpers/redis.js';
@@ -127,13 +129,29 @@ test('the Lambda runtime returns exactly what the local runtime returns for the 
   assert.equal(sent.attempts, 2);
 });
 
+/** A metric's value by its labels, from this process's registry. */
+async function metricValue(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await metricsRegistry.getMetricsAsJSON()).find((m) => m.name === name);
+  const match = metric?.values.find((v) =>
+    Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l),
+  );
+  return match?.value ?? 0;
+}
+
 test('throttling (429 TooManyRequestsException) and service errors are retried with backoff', async (t) => {
   // Prepare
   const e = await endpoint(t, {
     inject: (n) => (n === 1 || n === 2 ? 'throttle' : n === 3 ? 'service-error' : undefined),
   });
-  const lambda = runtime(t, lambdaConfig(e.url));
+  const lines: string[] = [];
+  const logger = createLogger('info', 'colony', {
+    format: 'json',
+    destination: { write: (l: string) => lines.push(l) },
+  });
+  const lambda = runtime(t, lambdaConfig(e.url), { ...fast, logger });
   const batch = files(3);
+  const throttlesBefore = await metricValue('colony_lambda_throttles_total');
+  const okBefore = await metricValue('colony_lambda_invocations_total', { result: 'ok' });
 
   // Act
   const outcomes = await lambda.copy(batch, { dest: dest() });
@@ -151,6 +169,22 @@ test('throttling (429 TooManyRequestsException) and service errors are retried w
   assert.equal(e.injected.get('service-error'), 1);
   assert.equal(e.requests, 4);
   assert.equal(e.invocations.length, 1);
+  // Each retry is a structured warning; throttling is counted.
+  const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    warnings.map((w) => [w.level, w.msg, w.function, w.throttled, w.attempt]),
+    [
+      ['warn', 'lambda invoke failed; retrying', FUNCTION, true, 1],
+      ['warn', 'lambda invoke failed; retrying', FUNCTION, true, 2],
+      ['warn', 'lambda invoke failed; retrying', FUNCTION, false, 3],
+    ],
+  );
+  assert.match(String(warnings[0]!.err), /TooManyRequestsException/);
+  assert.equal((await metricValue('colony_lambda_throttles_total')) - throttlesBefore, 2);
+  assert.equal(
+    (await metricValue('colony_lambda_invocations_total', { result: 'ok' })) - okBefore,
+    1,
+  );
 });
 
 test('function errors and malformed answers are retried, and the results are still right', async (t) => {
